@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AutopackSiteConfig(AppConfig):
+    name = "autopack_site"
+    verbose_name = "Autopack: projects and agent keys"
+
+    def ready(self) -> None:
+        from autopack_site import checks  # noqa: F401 - registers the system checks
+        from autopack_site.schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="autopack-schedules")

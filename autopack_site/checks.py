@@ -1,0 +1,32 @@
+"""System checks for settings a deploy must get right."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.compatibility)
+def check_q_cluster(app_configs, **kwargs):
+    errors = []
+    cluster = settings.Q_CLUSTER
+    if cluster.get("timeout") and cluster.get("retry") and cluster["timeout"] >= cluster["retry"]:
+        errors.append(
+            Error(
+                "Q_CLUSTER timeout must be below retry, or a slow task is handed out twice.",
+                id="autopack.E001",
+            )
+        )
+    if not cluster.get("max_attempts"):
+        errors.append(Error("Q_CLUSTER max_attempts must be set.", id="autopack.E002"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_production_database(app_configs, **kwargs):
+    if settings.PRODUCTION and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return [
+            Error(
+                "Production runs on PostgreSQL: set DATABASE_URL=postgres://...",
+                id="autopack.E003",
+            )
+        ]
+    return []

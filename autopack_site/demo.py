@@ -1,0 +1,69 @@
+"""Demo data for the first start: a project, an operator, an agent key, a run in progress."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission, User
+from django.db import transaction
+
+from autopack_site.models import AgentKey, Project, Role, Scope
+from autopack_site.services import agent_key_create, agent_key_revoke, membership_grant
+from runs.models import Run
+from runs.services import PhaseSpec, phase_claim_next, run_create
+
+DEMO_PROJECT = "demo"
+OPERATOR_USERNAME = "operator"
+OPERATORS_GROUP = "Autopack operators"
+AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    username: str
+    password: str
+    agent_key: str
+    project: str
+
+
+def operators_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label__in=AUTOPACK_APPS))
+    return group
+
+
+@transaction.atomic
+def demo_seed() -> DemoCredentials:
+    """Idempotent; every call issues a fresh operator password and a fresh demo agent key."""
+    project, _ = Project.objects.get_or_create(slug=DEMO_PROJECT, defaults={"name": "Demo project"})
+    password = secrets.token_urlsafe(12)
+    operator, _ = User.objects.get_or_create(
+        username=OPERATOR_USERNAME, defaults={"email": "operator@example.com"}
+    )
+    operator.is_staff = True
+    operator.set_password(password)
+    operator.save()
+    operator.groups.add(operators_group())
+    for role in (Role.OPERATOR, Role.POLICY_EDITOR, Role.TRADING_SUPERVISOR, Role.OWNER):
+        membership_grant(project=project, user=operator, role=role)
+
+    for old in AgentKey.objects.filter(project=project, name="demo-agent", revoked_at=None):
+        agent_key_revoke(key=old, reason="replaced by a new demo start")
+    key, plaintext = agent_key_create(
+        project=project, name="demo-agent", scopes=list(Scope.values), created_by=operator
+    )
+
+    if not Run.objects.filter(project=project, family="demo-build").exists():
+        run, _ = run_create(
+            project=project,
+            family="demo-build",
+            run_id="first-run",
+            config={"model": "claude-sonnet", "goal": "add a health page"},
+            phases=[
+                PhaseSpec(key="plan", name="Plan the change"),
+                PhaseSpec(key="implement", name="Write the patch", depends_on=("plan",)),
+                PhaseSpec(key="test", name="Run the tests", depends_on=("implement",)),
+            ],
+            created_by_key=key,
+        )
+        phase_claim_next(run=run, claimed_by_key=key, lease_seconds=3600)
+    return DemoCredentials(OPERATOR_USERNAME, password, plaintext, project.slug)

@@ -1,0 +1,78 @@
+"""One place that decides what a secret looks like, used for logs, summaries and exports.
+
+Keys are matched case-, hyphen- and underscore-insensitively; values are matched by pattern
+(bearer tokens, API keys, JWTs, URLs with passwords, e-mail addresses, card numbers).
+"""
+
+import re
+from typing import Any
+
+MASK = "[redacted]"
+
+_SECRET_KEY_PARTS = (
+    "authorization",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "clientsecret",
+    "cookie",
+    "session",
+    "signature",
+    "credential",
+)
+
+_VALUE_PATTERNS = [
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),  # JWT
+    re.compile(r"\bapk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),  # our own agent keys
+    re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"),  # Stripe-style keys
+    re.compile(r"\b(?:sk-ant-|sk-)[A-Za-z0-9_-]{20,}"),  # LLM provider keys
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
+    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot tokens
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+    re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),  # e-mail addresses
+    re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card-number-like digit runs
+]
+
+
+def _normalise_key(key: str) -> str:
+    return re.sub(r"[-_\s]", "", key).lower()
+
+
+def is_secret_key(key: str) -> bool:
+    normalised = _normalise_key(key)
+    return any(part in normalised for part in _SECRET_KEY_PARTS)
+
+
+def redact_text(text: str) -> str:
+    for pattern in _VALUE_PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def contains_secret_value(text: str) -> bool:
+    return any(pattern.search(text) for pattern in _VALUE_PATTERNS[:9])
+
+
+def redact(value: Any) -> Any:
+    """A deep copy of ``value`` with secret-looking keys and values masked."""
+    if isinstance(value, dict):
+        return {
+            key: MASK if isinstance(key, str) and is_secret_key(key) else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: MASK if is_secret_key(name) else redact_text(v) for name, v in headers.items()}

@@ -1,0 +1,22 @@
+"""Recurring django-q2 tasks, created idempotently by name after every migrate."""
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # (name, function, minutes between runs)
+    ("worker-heartbeat", "autopack_site.tasks.worker_heartbeat", 1),
+    ("runs-sweep-expired-leases", "runs.tasks.sweep_expired_leases", 1),
+]
+
+
+def ensure_schedules(**_kwargs) -> None:
+    for name, func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+            },
+        )

@@ -1,0 +1,111 @@
+"""Writes for tenancy: projects, memberships and agent keys."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from autopack_site.errors import Conflict, NotFound, Unprocessable
+from autopack_site.keys import key_matches, mint_key, split_prefix
+from autopack_site.models import AgentKey, Project, ProjectMembership, Role, Scope
+
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+def project_create(*, slug: str, name: str = "") -> Project:
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise Unprocessable(
+            f"{slug!r} is not a valid slug (letters, digits, hyphens, underscores)."
+        ) from None
+    try:
+        with transaction.atomic():
+            return Project.objects.create(slug=slug, name=name or slug)
+    except IntegrityError:
+        raise Conflict(f"Project {slug!r} already exists.", code="project_exists") from None
+
+
+def membership_grant(*, project: Project, user: AbstractBaseUser, role: str) -> ProjectMembership:
+    if role not in Role.values:
+        raise Unprocessable(f"Unknown role {role!r}; one of {', '.join(Role.values)}.")
+    membership, _ = ProjectMembership.objects.get_or_create(project=project, user=user, role=role)
+    return membership
+
+
+def membership_revoke(*, project: Project, user: AbstractBaseUser, role: str) -> int:
+    deleted, _ = ProjectMembership.objects.filter(project=project, user=user, role=role).delete()
+    return deleted
+
+
+def _validate_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if unknown:
+        raise Unprocessable(
+            f"Unknown scope(s): {', '.join(unknown)}; known: {', '.join(Scope.values)}.",
+            details={"unknown_scopes": unknown},
+        )
+    if not scopes:
+        raise Unprocessable("An agent key needs at least one scope.")
+    return sorted(set(scopes))
+
+
+def agent_key_create(
+    *,
+    project: Project,
+    name: str,
+    scopes: list[str],
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[AgentKey, str]:
+    """Returns the key row and the plaintext key, which exists only in this return value."""
+    if not name.strip():
+        raise Unprocessable("An agent key needs a name.")
+    clean_scopes = _validate_scopes(scopes)
+    minted = mint_key()
+    try:
+        with transaction.atomic():
+            key = AgentKey.objects.create(
+                project=project,
+                name=name.strip(),
+                prefix=minted.prefix,
+                key_hash=minted.key_hash,
+                scopes=clean_scopes,
+                created_by=created_by,
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"Project {project.slug} already has an active key named {name!r}.",
+            code="agent_key_name_taken",
+        ) from None
+    return key, minted.plaintext
+
+
+def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
+    with transaction.atomic():
+        locked = AgentKey.objects.select_for_update().get(pk=key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.revoked_reason = reason[:200]
+            locked.save(update_fields=["revoked_at", "revoked_reason"])
+    return locked
+
+
+def agent_key_authenticate(*, plaintext: str) -> AgentKey:
+    """The key row for a presented key, or NotFound; constant-time comparison of the HMAC."""
+    prefix = split_prefix(plaintext)
+    if prefix is None:
+        raise NotFound("Malformed agent key.")
+    key = AgentKey.objects.select_related("project").filter(prefix=prefix).first()
+    if key is None or not key_matches(plaintext, key.key_hash):
+        raise NotFound("Unknown agent key.")
+    if key.revoked_at is not None:
+        raise NotFound("This agent key was revoked.")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+        # Coarse on purpose: one write a minute per key, not one per request.
+        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

@@ -1,0 +1,216 @@
+"""The one settings module. Everything that differs between machines comes from the environment.
+
+AUTOPACK_ENV=development (default) runs on an SQLite file under var/ with DEBUG on.
+AUTOPACK_ENV=production refuses to start without SECRET_KEY and ALLOWED_HOSTS, or with DEBUG on.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from autopack_site.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("AUTOPACK_VAR_DIR", str(BASE_DIR / "var")))
+
+AUTOPACK_ENV = env_str("AUTOPACK_ENV", "development")
+if AUTOPACK_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(
+        f"AUTOPACK_ENV must be development or production, got {AUTOPACK_ENV!r}"
+    )
+PRODUCTION = AUTOPACK_ENV == "production"
+
+DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+SECRET_KEY = env_str("SECRET_KEY")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+
+if PRODUCTION:
+    problems = []
+    if not SECRET_KEY:
+        problems.append("SECRET_KEY is not set")
+    if not ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS is not set (comma-separated host names)")
+    if DEBUG:
+        problems.append("DEBUG is on")
+    if problems:
+        raise ImproperlyConfigured(
+            "AUTOPACK_ENV=production refuses to start: " + "; ".join(problems) + "."
+        )
+elif not SECRET_KEY:
+    SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "autopack_site",
+    "runs",
+    "policies",
+    "approvals",
+    "ledger",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "autopack_site.middleware.RequestIDMiddleware",
+    "autopack_site.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "autopack_site.urls"
+WSGI_APPLICATION = "autopack_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'autopack.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default: one writer at a time, so wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A fresh clone has no var/ (it is git-ignored); SQLite needs the folder to exist.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+
+# --- API --------------------------------------------------------------------------------------
+AUTOPACK_MAX_BODY_BYTES = env_int("AUTOPACK_MAX_BODY_BYTES", 1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
+# Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
+AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["autopack_site.auth.AgentKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["autopack_site.api.permissions.HasAgentScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "autopack_site.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Autopack Agent API",
+    "DESCRIPTION": "Governed side effects for autonomous agents. Errors always have the shape "
+    '{"error": {"code", "message", "details"}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1, because pydantic writes optional fields as anyOf [..., {"type": "null"}].
+    "OAS_VERSION": "3.1.0",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Runs -------------------------------------------------------------------------------------
+AUTOPACK_DEFAULT_LEASE_SECONDS = env_int("AUTOPACK_DEFAULT_LEASE_SECONDS", 300)
+AUTOPACK_MAX_LEASE_SECONDS = env_int("AUTOPACK_MAX_LEASE_SECONDS", 3600)
+AUTOPACK_WORKER_STALE_SECONDS = env_int("AUTOPACK_WORKER_STALE_SECONDS", 180)
+
+# --- django-q2 --------------------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "autopack",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": 60,
+    "retry": 90,  # must exceed timeout, or a slow task runs twice
+    "max_attempts": 3,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Tasks",
+}
+if env_str("Q_REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env_str("Q_REDIS_URL")
+
+# --- Logging: one JSON object per line, each with the request id -------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "autopack_site.logging.RequestIDFilter"}},
+    "formatters": {"json": {"()": "autopack_site.logging.JSONFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.server": {"level": "INFO"},
+    },
+}
+
+# --- Production hardening (check --deploy clean) ----------------------------------------------
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    if env_bool("TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # SILENCED_SYSTEM_CHECKS stays empty: every deploy warning is fixed, not hidden.
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "autopack@localhost")
+AUTOPACK_BASE_URL = env_str("AUTOPACK_BASE_URL", "http://127.0.0.1:8000")

@@ -1,0 +1,17 @@
+"""django-q2 entry points for the site: thin, idempotent."""
+
+import os
+import socket
+
+from django.utils import timezone
+
+from autopack_site.models import WorkerHeartbeat
+
+
+def worker_heartbeat() -> str:
+    """Proves a worker is alive and taking tasks; /api/v1/health reads its age."""
+    WorkerHeartbeat.objects.update_or_create(
+        name="default",
+        defaults={"beat_at": timezone.now(), "hostname": socket.gethostname(), "pid": os.getpid()},
+    )
+    return "beat"

@@ -1,0 +1,43 @@
+import pytest
+
+from autopack_site.redaction import MASK, contains_secret_value, redact, redact_headers
+
+
+@pytest.mark.parametrize(
+    "key", ["Authorization", "X-API-Key", "x_api_key", "client_secret", "Refresh-Token", "PASSWORD"]
+)
+def test_secret_keys_are_masked_whatever_their_spelling(key):
+    assert redact({key: "hunter2-value"}) == {key: MASK}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer abcdefghijklmnop",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+        "https://user:pa55word@db.example.com/x",
+        "mail me at ops@example.com",
+        "card 4111 1111 1111 1111",
+        "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawqx",
+    ],
+)
+def test_secret_values_are_masked_inside_text(value):
+    redacted = redact({"note": value})["note"]
+    assert MASK in redacted
+    for fragment in ("abcdefghijklmnop", "pa55word", "ops@example.com", "4111 1111", "AAHdq"):
+        assert fragment not in redacted
+
+
+def test_nested_structures_and_plain_values_survive():
+    data = {"title": "hello", "items": [{"token": "x"}, 3, None], "count": 2}
+    assert redact(data) == {"title": "hello", "items": [{"token": MASK}, 3, None], "count": 2}
+
+
+def test_headers_and_detection():
+    assert redact_headers({"X-Auth-Token": "t", "Accept": "json"}) == {
+        "X-Auth-Token": MASK,
+        "Accept": "json",
+    }
+    assert contains_secret_value("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
+    assert not contains_secret_value("a harmless title")

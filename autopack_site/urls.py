@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from autopack_site.api.views import HealthView, MeView
+
+api_v1 = [
+    path("health", HealthView.as_view(), name="health"),
+    path("me", MeView.as_view(), name="me"),
+    path("", include("runs.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "autopack_site.errors.handler404"
+handler500 = "autopack_site.errors.handler500"

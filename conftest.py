@@ -1,0 +1,65 @@
+"""Fixtures shared by every app's tests: three personas per project and agent clients."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from autopack_site.models import Role
+from tests.factories import make_key, make_member, make_project
+
+
+def agent_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def project(db):
+    return make_project("acme")
+
+
+@pytest.fixture
+def other_project(db):
+    return make_project("outsider-co")
+
+
+@pytest.fixture
+def agent(project):
+    """An API client holding a read + runs:write key of ``project``."""
+    return agent_client(make_key(project))
+
+
+@pytest.fixture
+def outsider_agent(other_project):
+    """A client with every scope, but for another project."""
+    return agent_client(
+        make_key(other_project, scopes=["read", "runs:write", "actions:write", "trading:write"])
+    )
+
+
+@pytest.fixture
+def member(project):
+    return make_member(project, Role.VIEWER)
+
+
+@pytest.fixture
+def operator(project):
+    return make_member(project, Role.OPERATOR)
+
+
+@pytest.fixture
+def outsider(other_project):
+    return make_member(other_project, Role.OPERATOR)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need row locks and real concurrency; SQLite skips them, and
+    .ci/run runs the whole suite again on PostgreSQL where they must pass."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

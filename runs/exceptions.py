@@ -1,0 +1,17 @@
+from autopack_site.errors import Conflict, Unprocessable
+
+
+class ConfigDrift(Conflict):
+    code = "config_drift"
+
+
+class LeaseLost(Conflict):
+    code = "lease_lost"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class InvalidPhaseGraph(Unprocessable):
+    code = "invalid_phase_graph"

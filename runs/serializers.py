@@ -1,0 +1,94 @@
+"""ORM rows → the response models in runs.schemas."""
+
+from runs.models import Attempt, Phase, Run, UsageEvent
+from runs.schemas import (
+    AttemptOut,
+    PhaseOut,
+    RunOut,
+    RunSummaryOut,
+    UsageEventOut,
+    UsageTotalsOut,
+)
+
+
+def attempt_out(attempt: Attempt, phase_key: str) -> AttemptOut:
+    return AttemptOut(
+        id=attempt.pk,
+        run=attempt.run_id,
+        phase=phase_key,
+        number=attempt.number,
+        status=attempt.status,
+        lease_expires_at=attempt.lease_expires_at,
+        idempotency_key=attempt.idempotency_key,
+        checkpoint=attempt.checkpoint,
+        error_type=attempt.error_type,
+        error_message=attempt.error_message,
+        started_at=attempt.started_at,
+        heartbeat_at=attempt.heartbeat_at,
+        finished_at=attempt.finished_at,
+    )
+
+
+def phase_out(phase: Phase, depends_on: list[str]) -> PhaseOut:
+    return PhaseOut(
+        key=phase.key,
+        name=phase.name,
+        position=phase.position,
+        status=phase.status,
+        depends_on=depends_on,
+        max_attempts=phase.max_attempts,
+        attempts_used=phase.attempts_used,
+    )
+
+
+def run_out(run: Run, *, usage: dict | None = None) -> RunOut:
+    """Expects run_get_detailed's prefetches (phases with depends_on, attempts)."""
+    phases = list(run.phases.all())
+    key_by_id = {phase.pk: phase.key for phase in phases}
+    return RunOut(
+        id=run.pk,
+        project=run.project.slug,
+        family=run.family,
+        run_id=run.run_id,
+        status=run.status,
+        config=run.config,
+        config_hash=run.config_hash,
+        layout_path=run.layout_path,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        finished_at=run.finished_at,
+        phases=[phase_out(p, [d.key for d in p.depends_on.all()]) for p in phases],
+        attempts=[attempt_out(a, key_by_id.get(a.phase_id, "")) for a in run.attempts.all()],
+        usage=UsageTotalsOut.model_validate(usage) if usage is not None else None,
+    )
+
+
+def run_document(run: Run, *, usage: dict | None = None) -> dict:
+    return run_out(run, usage=usage).model_dump(mode="json")
+
+
+def run_summary_out(run: Run) -> RunSummaryOut:
+    return RunSummaryOut(
+        id=run.pk,
+        project=run.project.slug,
+        family=run.family,
+        run_id=run.run_id,
+        status=run.status,
+        layout_path=run.layout_path,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+    )
+
+
+def usage_event_out(event: UsageEvent) -> UsageEventOut:
+    return UsageEventOut(
+        id=event.pk,
+        run=event.run_id,
+        attempt=event.attempt_id,
+        provider=event.provider,
+        model=event.model,
+        tokens_in=event.tokens_in,
+        tokens_out=event.tokens_out,
+        cost_usd=str(event.cost_usd),
+        created_at=event.created_at,
+    )

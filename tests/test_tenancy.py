@@ -1,0 +1,72 @@
+"""Every agent URL, called with another project's key, answers 404/403 and never leaks data."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from autopack_site.api.base import ProjectScopedAPIView
+from conftest import agent_client
+from runs.services import phase_claim_next
+from tests.factories import make_key, make_project, make_run
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_PATHS = {"api/v1/health"}
+
+
+def agent_url_patterns():
+    """(route, view class) for every pattern under /api/v1/."""
+    found = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                if route.startswith("api/v1/"):
+                    found.append((route, pattern.callback.view_class))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_agent_view_is_project_scoped():
+    for route, view_class in agent_url_patterns():
+        if route in PUBLIC_PATHS:
+            continue
+        assert issubclass(view_class, ProjectScopedAPIView), route
+
+
+def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
+    owner = make_project("owner")
+    run = make_run(owner, run_id="secret-run-id")
+    attempt = phase_claim_next(run=run, claimed_by_key=None).attempt
+    ids = {"run_pk": run.pk, "attempt_pk": attempt.pk}
+    outsider = agent_client(
+        make_key(
+            make_project("outsider"),
+            scopes=["read", "runs:write", "actions:write", "trading:write"],
+        )
+    )
+    checked = 0
+    for route, view_class in agent_url_patterns():
+        if route in PUBLIC_PATHS:
+            continue
+        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), route)
+        for method in ("get", "post"):
+            if not hasattr(view_class, method):
+                continue
+            response = getattr(outsider, method)(path, {}, format="json")
+            body = response.content.decode()
+            assert "secret-run-id" not in body, (method, path)
+            if "<" in route:
+                assert response.status_code in (403, 404), (method, path, response.status_code)
+            else:
+                # Collection endpoints answer with the outsider's own (empty) data.
+                assert response.status_code in (200, 201, 403, 404, 422), (method, path)
+            checked += 1
+    assert checked >= 10
+    attempt.refresh_from_db()
+    assert attempt.status == "leased"  # nothing the outsider sent changed the owner's attempt
