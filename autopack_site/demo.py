@@ -8,13 +8,38 @@ from django.db import transaction
 
 from autopack_site.models import AgentKey, Project, Role, Scope
 from autopack_site.services import agent_key_create, agent_key_revoke, membership_grant
-from runs.models import Run
-from runs.services import PhaseSpec, phase_claim_next, run_create
+from policies.models import GovernancePolicy
+from policies.services import policy_apply_template
+from runs.models import Patch, Run
+from runs.services import PhaseSpec, patch_submit, phase_claim_next, run_create
 
 DEMO_PROJECT = "demo"
 OPERATOR_USERNAME = "operator"
 OPERATORS_GROUP = "Autopack operators"
 AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
+
+# Touches a protected path (docs/) under the Autopack template, so it waits in the inbox.
+DEMO_DIFF = """diff --git a/docs/health.md b/docs/health.md
+new file mode 100644
+index 0000000..3b18e51
+--- /dev/null
++++ b/docs/health.md
+@@ -0,0 +1,3 @@
++# Health page
++
++`GET /health` answers 200 with the database and worker state.
+diff --git a/src/app/health.py b/src/app/health.py
+index 83db48f..bf269f4 100644
+--- a/src/app/health.py
++++ b/src/app/health.py
+@@ -1,2 +1,5 @@
+ def health():
+-    return "ok"
++    return {
++        "database": "ok",
++        "worker": "ok",
++    }
+"""
 
 
 @dataclass(frozen=True)
@@ -48,9 +73,12 @@ def demo_seed() -> DemoCredentials:
 
     for old in AgentKey.objects.filter(project=project, name="demo-agent", revoked_at=None):
         agent_key_revoke(key=old, reason="replaced by a new demo start")
+    # Created by nobody: the operator may approve what this agent asks for.
     key, plaintext = agent_key_create(
-        project=project, name="demo-agent", scopes=list(Scope.values), created_by=operator
+        project=project, name="demo-agent", scopes=list(Scope.values), created_by=None
     )
+    if not GovernancePolicy.objects.filter(project=project).exists():
+        policy_apply_template(project=project, template="autopack", editor=operator)
 
     if not Run.objects.filter(project=project, family="demo-build").exists():
         run, _ = run_create(
@@ -66,4 +94,13 @@ def demo_seed() -> DemoCredentials:
             created_by_key=key,
         )
         phase_claim_next(run=run, claimed_by_key=key, lease_seconds=3600)
+    run = Run.objects.get(project=project, family="demo-build", run_id="first-run")
+    if not Patch.objects.filter(run=run).exists():
+        patch_submit(
+            run=run,
+            diff_text=DEMO_DIFF,
+            submitted_by_key=key,
+            phase_key="implement",
+            title="Add a health page and document it",
+        )
     return DemoCredentials(OPERATOR_USERNAME, password, plaintext, project.slug)

@@ -6,6 +6,8 @@ SCHEDULES = [
     # (name, function, minutes between runs)
     ("worker-heartbeat", "autopack_site.tasks.worker_heartbeat", 1),
     ("runs-sweep-expired-leases", "runs.tasks.sweep_expired_leases", 1),
+    ("approvals-expire", "approvals.tasks.approvals_expire_due", 1),
+    ("approvals-notifications-retry", "approvals.tasks.notifications_retry_due", 1),
 ]
 
 

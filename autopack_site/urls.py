@@ -8,6 +8,8 @@ api_v1 = [
     path("health", HealthView.as_view(), name="health"),
     path("me", MeView.as_view(), name="me"),
     path("", include("runs.urls")),
+    path("", include("policies.urls")),
+    path("", include("approvals.urls")),
 ]
 
 urlpatterns = [

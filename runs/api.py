@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES, IDEMPOTENCY_KEY_HEADER
 from autopack_site.errors import NotFound
+from policies.schemas import PatchListOut, PatchOut, PatchSubmitIn
 from runs import selectors, services
 from runs.models import RunStatus
 from runs.schemas import (
@@ -27,6 +28,7 @@ from runs.schemas import (
 )
 from runs.serializers import (
     attempt_out,
+    patch_out,
     phase_out,
     run_out,
     run_summary_out,
@@ -261,4 +263,40 @@ class RunExportView(ProjectScopedAPIView):
             headers={
                 "Content-Disposition": f'attachment; filename="run-{run_pk}.json"',
             },
+        )
+
+
+class RunPatchesView(ProjectScopedAPIView):
+    read_scopes = ("read",)
+    write_scopes = ("runs:write",)
+
+    @extend_schema(
+        operation_id="runs_patches_submit",
+        request=PatchSubmitIn,
+        responses={
+            201: OpenApiResponse(PatchOut, description="Stored with its decision."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request, run_pk: int):
+        run = self.get_scoped(selectors.run_get, "run", run_pk=run_pk)
+        body = self.parse_body(PatchSubmitIn)
+        patch = services.patch_submit(
+            run=run,
+            diff_text=body.diff,
+            submitted_by_key=self.agent_key,
+            phase_key=body.phase,
+            title=body.title,
+            callback_url=body.callback_url,
+        )
+        return Response(patch_out(patch).model_dump(mode="json"), status=201)
+
+    @extend_schema(
+        operation_id="runs_patches_list", responses={200: PatchListOut, **ERROR_RESPONSES}
+    )
+    def get(self, request, run_pk: int):
+        run = self.get_scoped(selectors.run_get, "run", run_pk=run_pk)
+        patches = selectors.patches_for_run(run=run)
+        return Response(
+            PatchListOut(results=[patch_out(p) for p in patches]).model_dump(mode="json")
         )

@@ -175,3 +175,37 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model}: {self.tokens_in}+{self.tokens_out}"
+
+
+class Patch(models.Model):
+    """A unified diff an agent submitted for governance, with the decision taken on it."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="patches")
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="patches"
+    )
+    diff_text = models.TextField()
+    diff_sha256 = models.CharField(max_length=64)
+    files = models.JSONField(default=list)
+    lines_added = models.PositiveIntegerField(default=0)
+    lines_removed = models.PositiveIntegerField(default=0)
+    risk_score = models.FloatField(default=0.0)
+    outcome = models.CharField(max_length=16)
+    decision = models.JSONField(default=dict)
+    approval = models.ForeignKey(
+        "approvals.ApprovalRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by_key = models.ForeignKey(
+        AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"patch {self.diff_sha256[:12]} on {self.run}"

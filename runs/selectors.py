@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from autopack_site.models import Project
-from runs.models import Attempt, Phase, Run, UsageEvent
+from runs.models import Attempt, Patch, Phase, Run, UsageEvent
 
 MICRO_USD = Decimal("0.000001")  # the precision UsageEvent.cost_usd stores
 
@@ -105,3 +105,7 @@ def run_export(*, project: Project, run_pk: int) -> dict | None:
         for event in run.events.order_by("created_at", "id")
     ]
     return document
+
+
+def patches_for_run(*, run: Run) -> QuerySet[Patch]:
+    return Patch.objects.filter(run=run).select_related("phase", "approval").order_by("-id")

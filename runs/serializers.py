@@ -1,6 +1,8 @@
 """ORM rows → the response models in runs.schemas."""
 
-from runs.models import Attempt, Phase, Run, UsageEvent
+from policies.schemas import DecisionOut, PatchOut
+from policies.serializers import decision_out_fields
+from runs.models import Attempt, Patch, Phase, Run, UsageEvent
 from runs.schemas import (
     AttemptOut,
     PhaseOut,
@@ -91,4 +93,29 @@ def usage_event_out(event: UsageEvent) -> UsageEventOut:
         tokens_out=event.tokens_out,
         cost_usd=str(event.cost_usd),
         created_at=event.created_at,
+    )
+
+
+def patch_out(patch: Patch) -> PatchOut:
+    approval = patch.approval
+    return PatchOut(
+        id=patch.pk,
+        run=patch.run_id,
+        phase=patch.phase.key if patch.phase_id else None,
+        diff_sha256=patch.diff_sha256,
+        lines_added=patch.lines_added,
+        lines_removed=patch.lines_removed,
+        files=patch.files,
+        outcome=patch.outcome,
+        decision=DecisionOut.model_validate(decision_out_fields(patch.decision)),
+        approval=None
+        if approval is None
+        else {
+            "id": approval.pk,
+            "status": approval.status,
+            "payload_hash": approval.payload_hash,
+            "expires_at": approval.expires_at.isoformat(),
+            "url": f"/api/v1/approvals/{approval.pk}",
+        },
+        created_at=patch.created_at,
     )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("runs/<int:run_pk>", api.RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:run_pk>/claim", api.RunClaimView.as_view(), name="run-claim"),
     path("runs/<int:run_pk>/usage", api.RunUsageView.as_view(), name="run-usage"),
+    path("runs/<int:run_pk>/patches", api.RunPatchesView.as_view(), name="run-patches"),
     path("runs/<int:run_pk>/export", api.RunExportView.as_view(), name="run-export"),
     path(
         "attempts/<int:attempt_pk>/complete",

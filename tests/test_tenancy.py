@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from approvals.services import approval_request_create
 from autopack_site.api.base import ProjectScopedAPIView
 from conftest import agent_client
 from runs.services import phase_claim_next
@@ -43,7 +44,14 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
     owner = make_project("owner")
     run = make_run(owner, run_id="secret-run-id")
     attempt = phase_claim_next(run=run, claimed_by_key=None).attempt
-    ids = {"run_pk": run.pk, "attempt_pk": attempt.pk}
+    approval = approval_request_create(
+        project=owner,
+        kind="patch",
+        target_ref=f"run:{run.pk}:patch",
+        title="secret-run-id approval",
+        payload={"diff": "secret-run-id"},
+    )
+    ids = {"run_pk": run.pk, "attempt_pk": attempt.pk, "approval_pk": approval.pk}
     outsider = agent_client(
         make_key(
             make_project("outsider"),

@@ -15,6 +15,7 @@ from runs.services.lifecycle import (
     run_resume,
     run_transition,
 )
+from runs.services.patches import patch_submit
 from runs.services.usage import usage_record
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "attempt_complete",
     "attempt_heartbeat",
     "leases_expire",
+    "patch_submit",
     "phase_claim_next",
     "run_cancel",
     "run_create",

@@ -1,0 +1,2 @@
+def notifications_enqueue(*, request, event):
+    return []

@@ -1,0 +1,239 @@
+"""Policy editing for staff: validated on save, versioned, previewed before it lands."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from autopack_site.admin_tools import ProjectScopedAdminMixin
+from autopack_site.errors import DomainError
+from autopack_site.models import Role
+from autopack_site.selectors import user_has_role
+from policies.engine import InvalidPatternError, validate_patterns
+from policies.models import ActionRule, DecisionLog, GovernancePolicy, PathRule, PolicyRevision
+from policies.preview import PREVIEW_DEFAULT_LIMIT, policy_preview
+from policies.services import policy_record_revision, policy_save_snapshot, policy_validate_snapshot
+from policies.snapshots import snapshot_of
+
+
+class PathRuleFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            pattern = form.cleaned_data.get("pattern", "")
+            try:
+                validate_patterns([pattern])
+            except InvalidPatternError as exc:
+                form.add_error("pattern", str(exc))
+
+
+class PathRuleInline(admin.TabularInline):
+    model = PathRule
+    formset = PathRuleFormSet
+    extra = 1
+    fields = ["category", "pattern", "description"]
+
+
+class ActionRuleInline(admin.TabularInline):
+    model = ActionRule
+    extra = 1
+    fields = [
+        "priority",
+        "provider_glob",
+        "action_glob",
+        "effect",
+        "max_amount",
+        "dry_run_required",
+        "publish_packet_required",
+        "fresh_provider_policy_required",
+        "expires_at",
+        "description",
+    ]
+
+
+class RevisionInline(admin.TabularInline):
+    model = PolicyRevision
+    extra = 0
+    can_delete = False
+    fields = ["version", "created_at", "editor", "reason", "changes"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="what changed")
+    def changes(self, revision: PolicyRevision) -> str:
+        return "; ".join(_describe(change) for change in revision.diff) or "—"
+
+
+def _describe(change: dict) -> str:
+    kind = change["change"]
+    if kind == "setting":
+        return f"{change['field']}: {change['from']} → {change['to']}"
+    if kind in ("path_added", "path_removed"):
+        sign = "+" if kind == "path_added" else "-"
+        return f"{sign} {change['category']} {change['pattern']}"
+    rule = change["rule"]
+    sign = "+" if kind == "rule_added" else "-"
+    return f"{sign} {rule['provider_glob']}/{rule['action_glob']} → {rule['effect']}"
+
+
+class PolicyForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        max_length=500, help_text="Why this change? Kept in the policy's history."
+    )
+
+    class Meta:
+        model = GovernancePolicy
+        fields = [
+            "project",
+            "safety_profile",
+            "case_insensitive_paths",
+            "max_auto_approve_lines",
+            "max_auto_approve_risk",
+            "first_run_requires_approval",
+            "required_approvals",
+            "pending_window_hours",
+            "validity_window_hours",
+        ]
+
+
+@admin.register(GovernancePolicy)
+class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    form = PolicyForm
+    list_display = [
+        "project",
+        "version",
+        "safety_profile",
+        "required_approvals",
+        "updated_at",
+        "updated_by",
+    ]
+    list_select_related = ["project", "updated_by"]
+    readonly_fields = ["version", "updated_by", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["project", "version", "change_reason"]}),
+        (
+            "Patches",
+            {
+                "fields": [
+                    "safety_profile",
+                    "case_insensitive_paths",
+                    "max_auto_approve_lines",
+                    "max_auto_approve_risk",
+                    "first_run_requires_approval",
+                ]
+            },
+        ),
+        (
+            "Approvals",
+            {"fields": ["required_approvals", "pending_window_hours", "validity_window_hours"]},
+        ),
+        ("History", {"fields": ["updated_by", "updated_at"]}),
+    ]
+    inlines = [PathRuleInline, ActionRuleInline, RevisionInline]
+    change_form_template = "admin/policies/governancepolicy/change_form.html"
+
+    def _is_editor(self, request, project_id: int) -> bool:
+        return request.user.is_superuser or user_has_role(
+            user=request.user, project_id=project_id, roles=(Role.POLICY_EDITOR, Role.OWNER)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or self._is_editor(request, obj.project_id))
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Inside the admin's transaction: an invalid whole rolls every row back.
+        policy_record_revision(
+            policy=form.instance, editor=request.user, reason=form.cleaned_data["change_reason"]
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="policies_governancepolicy_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id: int):
+        """Edit the policy as JSON, see which recent decisions would change, then save."""
+        policy = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self._is_editor(request, policy.project_id):
+            raise PermissionDenied
+        draft_text = json.dumps(snapshot_of(policy), indent=2, default=str)
+        results, error = None, None
+        if request.method == "POST":
+            draft_text = request.POST.get("draft", "")
+            limit = int(request.POST.get("limit") or PREVIEW_DEFAULT_LIMIT)
+            try:
+                draft = json.loads(draft_text)
+                policy_validate_snapshot(draft)
+                if request.POST.get("save") == "yes":
+                    policy_save_snapshot(
+                        project=policy.project,
+                        snapshot=draft,
+                        editor=request.user,
+                        reason=request.POST.get("reason", ""),
+                    )
+                    self.message_user(request, "Policy saved as a new version.", messages.SUCCESS)
+                    return HttpResponseRedirect(
+                        reverse("admin:policies_governancepolicy_change", args=[policy.pk])
+                    )
+                results = policy_preview(project=policy.project, draft=draft, limit=limit)
+            except json.JSONDecodeError as exc:
+                error = f"The draft is not valid JSON: {exc}"
+            except DomainError as refusal:
+                error = f"{refusal.message} {refusal.details or ''}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview a draft of {policy}",
+            "opts": self.model._meta,
+            "original": policy,
+            "draft": draft_text,
+            "results": results,
+            "error": error,
+            "limit": PREVIEW_DEFAULT_LIMIT,
+        }
+        return TemplateResponse(request, "admin/policies/governancepolicy/preview.html", context)
+
+
+@admin.register(DecisionLog)
+class DecisionLogAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "project",
+        "kind",
+        "outcome",
+        "policy_version",
+        "risk_score",
+        "duration_us",
+        "requester",
+    ]
+    list_filter = ["kind", "outcome", "project"]
+    list_select_related = ["project"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in DecisionLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
