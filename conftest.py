@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: three personas per project and agent clients."""
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -52,11 +54,20 @@ def outsider(other_project):
     return make_member(other_project, Role.OPERATOR)
 
 
+CHROMIUM = os.environ.get("AUTOPACK_CHROMIUM", "/usr/bin/chromium")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` need row locks and real concurrency; SQLite skips them, and
-    .ci/run runs the whole suite again on PostgreSQL where they must pass."""
+    .ci/run runs the whole suite again on PostgreSQL where they must pass. Tests marked
+    ``browser`` need Debian's chromium; in CI (CI=true) a missing browser fails instead."""
     from django.conf import settings
 
+    if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
+        skip_browser = pytest.mark.skip(reason=f"needs chromium at {CHROMIUM}")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip_browser)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")

@@ -46,6 +46,16 @@ def test_agentkey_refuses_unknown_scopes_and_projects():
 
 
 @pytest.mark.django_db
+def test_createproject_with_a_policy_template():
+    out = StringIO()
+    call_command("createproject", "studio", "--policy", "downstream", stdout=out)
+    policy = Project.objects.get(slug="studio").policy
+    assert policy.version == 1 and policy.safety_profile == "normal"
+    assert policy.revisions.get().reason == "applied the 'downstream' template"
+    assert "with the 'downstream' policy" in out.getvalue()
+
+
+@pytest.mark.django_db
 def test_createproject_refuses_duplicates():
     call_command("createproject", "shop", stdout=StringIO())
     with pytest.raises(CommandError, match="already exists"):

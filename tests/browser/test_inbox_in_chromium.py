@@ -1,0 +1,67 @@
+"""An operator approves a patch in the inbox, in a real browser (Debian's chromium, Playwright)."""
+
+import os
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from autopack_site.demo import demo_seed
+from conftest import CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are sync.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_operator_reviews_the_diff_and_approves_in_the_inbox(live_server, page):
+    credentials = demo_seed()
+    approval = ApprovalRequest.objects.get(status=ApprovalStatus.PENDING)
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", credentials.username)
+    page.fill("#id_password", credentials.password)
+    page.click("input[type=submit]")
+    expect(page.locator("#approval-inbox-summary")).to_contain_text("1 pending approval")
+
+    page.click("#approval-inbox-summary a")
+    row = page.locator("#result_list tbody tr").first
+    expect(row).to_contain_text("Add a health page and document it")
+    row.locator("a", has_text="Add a health page").click()
+
+    expect(page.locator("#payload-hash")).to_have_text(approval.payload_hash)
+    expect(page.locator("#changed-files")).to_contain_text("docs/health.md")
+    expect(page.locator("#changed-files")).to_contain_text("protected docs/")
+    expect(page.locator("#diff .add").first).to_be_visible()
+
+    page.click("#reject-button")  # no reason given: refused, nothing changes
+    expect(page.locator(".messagelist")).to_contain_text("needs a reason")
+    page.click("#approve-button")
+    expect(page.locator(".messagelist")).to_contain_text(f"Approved #{approval.pk}")
+    expect(page.locator("#approve-button")).to_have_count(0)
+
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.APPROVED
+    assert ApprovalDecision.objects.get(request=approval).approver.username == "operator"
