@@ -18,6 +18,7 @@ from approvals.models import (
 )
 from approvals.notifications import notifications_enqueue
 from approvals.selectors import APPROVER_ROLES
+from approvals.signals import approval_status_changed
 from approvals.transitions import NOTIFY_EVENTS, allowed
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -48,6 +49,16 @@ def _move(request: ApprovalRequest, to_status: str, *, actor: str, detail: str =
     event = NOTIFY_EVENTS.get(to_status)
     if event:
         notifications_enqueue(request=request, event=event)
+    changed = {
+        "request_id": request.pk,
+        "kind": request.kind,
+        "target_ref": request.target_ref,
+        "status": to_status,
+    }
+    # robust: a listener's failure is logged and never turns a committed decision into an error
+    transaction.on_commit(
+        lambda: approval_status_changed.send(sender=ApprovalRequest, **changed), robust=True
+    )
 
 
 def _locked(request_id: int) -> ApprovalRequest:

@@ -76,3 +76,23 @@ def redact(value: Any) -> Any:
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: MASK if is_secret_key(name) else redact_text(v) for name, v in headers.items()}
+
+
+def credential_paths(value: Any, path: str = "") -> list[str]:
+    """Where ``value`` holds something that looks like a credential: a secret-named key with a
+    non-empty value, or a string matching a credential pattern (tokens, keys, JWTs, passwords in
+    URLs). E-mail addresses and card-like numbers are not credentials and are not reported."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and is_secret_key(key) and item not in (None, "", [], {}):
+                found.append(where)
+            else:
+                found += credential_paths(item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += credential_paths(item, f"{path}.{index}" if path else str(index))
+    elif isinstance(value, str) and any(p.search(value) for p in _VALUE_PATTERNS[:10]):
+        found.append(path or "(value)")
+    return found

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("runs.urls")),
     path("", include("policies.urls")),
     path("", include("approvals.urls")),
+    path("", include("ledger.urls")),
 ]
 
 urlpatterns = [

@@ -1,5 +1,6 @@
-"""Compiled policies, cached per process and keyed by version: compiled once per version,
-never per request. A save bumps the version, so every process recompiles on next use."""
+"""Compiled policies, cached per process: compiled once per policy version, never per request.
+The stamp (row id, version, updated_at) changes on every save, so every process recompiles on
+its next use; a recreated policy (new row) never reuses an old compilation."""
 
 import threading
 
@@ -8,7 +9,7 @@ from policies.engine import CompiledPolicy, PolicySpec, compile_policy
 from policies.models import GovernancePolicy
 from policies.snapshots import snapshot_of, spec_from_snapshot
 
-_cache: dict[int, tuple[int, CompiledPolicy]] = {}
+_cache: dict[int, tuple[tuple, CompiledPolicy]] = {}
 _lock = threading.Lock()
 
 # A project without a policy allows nothing without a human: no rules → require_approval.
@@ -17,17 +18,20 @@ _NO_POLICY = compile_policy(PolicySpec(version=0))
 
 def compiled_policy_for(project: Project) -> CompiledPolicy:
     """One cheap query for the current version; rules are read and compiled only on a miss."""
-    current = GovernancePolicy.objects.filter(project=project).values_list("version", flat=True)
-    version = current.first()
-    if version is None:
+    stamp = (
+        GovernancePolicy.objects.filter(project=project)
+        .values_list("pk", "version", "updated_at")
+        .first()
+    )
+    if stamp is None:
         return _NO_POLICY
     cached = _cache.get(project.pk)
-    if cached is not None and cached[0] == version:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     policy = GovernancePolicy.objects.get(project=project)
     compiled = compile_policy(spec_from_snapshot(snapshot_of(policy), version=policy.version))
     with _lock:
-        _cache[project.pk] = (policy.version, compiled)
+        _cache[project.pk] = ((policy.pk, policy.version, policy.updated_at), compiled)
     return compiled
 
 

@@ -1,7 +1,5 @@
 """An operator approves a patch in the inbox, in a real browser (Debian's chromium, Playwright)."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -10,9 +8,6 @@ from autopack_site.demo import demo_seed
 from conftest import CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -27,7 +22,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page():
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

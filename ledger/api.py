@@ -1,0 +1,224 @@
+"""Agents propose actions (idempotently), follow them, and in agent mode claim and report them."""
+
+import json
+import re
+import time
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from autopack_site.api.base import ProjectScopedAPIView
+from autopack_site.api.openapi import ERROR_RESPONSES, ErrorOut
+from autopack_site.errors import Conflict, DomainError, error_body
+from autopack_site.redaction import redact
+from ledger import selectors, services
+from ledger.models import ActionStatus
+from ledger.providers.registry import ADAPTERS
+from ledger.schemas import (
+    ActionIn,
+    ActionOut,
+    ActionQuery,
+    ActionResultIn,
+    CredentialHealthOut,
+    CredentialsHealthOut,
+    ExportQuery,
+    ProviderActionOut,
+    ProviderOut,
+    ProvidersOut,
+)
+from ledger.serializers import action_out
+
+_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+WAITING = frozenset(
+    {
+        ActionStatus.RECEIVED,
+        ActionStatus.PENDING_APPROVAL,
+        ActionStatus.APPROVED,
+        ActionStatus.EXECUTING,
+        ActionStatus.UNKNOWN,
+    }
+)
+POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+REQUIRED_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="1-255 printable ASCII characters. Keys never expire: the ledger is the record.",
+)
+
+
+class ActionsView(ProjectScopedAPIView):
+    read_scopes = ("read",)
+    write_scopes = ("actions:write",)
+
+    @extend_schema(
+        operation_id="actions_propose",
+        request=ActionIn,
+        parameters=[REQUIRED_KEY_HEADER],
+        responses={
+            201: OpenApiResponse(ActionOut, description="Recorded with its decision."),
+            200: OpenApiResponse(
+                ActionOut, description="Replay of the same key and request (Idempotent-Replayed)."
+            ),
+            400: OpenApiResponse(ErrorOut, description="Idempotency-Key missing or invalid."),
+            409: OpenApiResponse(ErrorOut, description="The same key is still in progress."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            raise DomainError(
+                "The Idempotency-Key header is required.", code="idempotency_key_required"
+            )
+        if not _KEY.match(key):
+            raise DomainError(
+                "Idempotency-Key must be 1-255 printable ASCII characters.",
+                code="idempotency_key_invalid",
+            )
+        body = self.parse_body(ActionIn)
+        proposal = services.Proposal(**body.model_dump())
+        try:
+            result = services.action_propose(
+                project=self.project, key=self.agent_key, idempotency_key=key, proposal=proposal
+            )
+        except Conflict as busy:
+            if busy.code != "request_in_progress":
+                raise
+            return Response(
+                error_body(busy.code, busy.message, busy.details),
+                status=409,
+                headers={"Retry-After": "1"},
+            )
+        if result.replayed:
+            return Response(
+                result.action.response_body, status=200, headers={"Idempotent-Replayed": "true"}
+            )
+        return Response(result.action.response_body, status=201)
+
+
+class ActionDetailView(ProjectScopedAPIView):
+    @extend_schema(
+        operation_id="actions_get",
+        parameters=[
+            OpenApiParameter(
+                "wait", int, description="Long-poll up to N seconds (≤ 30) while in progress."
+            )
+        ],
+        responses={200: ActionOut, **ERROR_RESPONSES},
+    )
+    def get(self, request, action_pk: int):
+        query = self.parse_query(ActionQuery)
+        action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
+        first_status = action.status
+        deadline = time.monotonic() + query.wait
+        polls = 0
+        while (
+            action.status == first_status
+            and action.status in WAITING
+            and time.monotonic() < deadline
+        ):
+            time.sleep(max(0.0, min(POLL_INTERVALS[min(polls, 5)], deadline - time.monotonic())))
+            polls += 1
+            action = selectors.action_get(project=self.project, pk=action_pk)
+        return Response(action_out(action).model_dump(mode="json"))
+
+
+class ActionClaimView(ProjectScopedAPIView):
+    read_scopes = ()
+    write_scopes = ("actions:write",)
+
+    @extend_schema(
+        operation_id="actions_claim",
+        request=None,
+        responses={200: ActionOut, 409: ErrorOut, **ERROR_RESPONSES},
+    )
+    def post(self, request, action_pk: int):
+        action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
+        claimed = services.action_agent_claim(action=action, key=self.agent_key)
+        return Response(action_out(claimed).model_dump(mode="json"))
+
+
+class ActionResultView(ProjectScopedAPIView):
+    read_scopes = ()
+    write_scopes = ("actions:write",)
+
+    @extend_schema(
+        operation_id="actions_result",
+        request=ActionResultIn,
+        responses={200: ActionOut, 409: ErrorOut, **ERROR_RESPONSES},
+    )
+    def post(self, request, action_pk: int):
+        action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
+        body = self.parse_body(ActionResultIn)
+        done = services.action_agent_result(action=action, key=self.agent_key, **body.model_dump())
+        return Response(action_out(done).model_dump(mode="json"))
+
+
+class ActionsExportView(ProjectScopedAPIView):
+    @extend_schema(
+        operation_id="actions_export",
+        parameters=[ExportQuery],
+        responses={200: OpenApiResponse(description="A JSON array of actions, streamed.")},
+    )
+    def get(self, request):
+        query = self.parse_query(ExportQuery)
+        rows = selectors.actions_for_export(
+            project=self.project, run_id=query.run, since=query.since, until=query.until
+        )
+
+        def stream():
+            yield "["
+            for index, action in enumerate(rows.iterator(chunk_size=500)):
+                document = action_out(action).model_dump(mode="json")
+                document["events"] = [
+                    {
+                        "from": event.from_status,
+                        "to": event.to_status,
+                        "actor": event.actor,
+                        "detail": event.detail,
+                        "at": event.created_at.isoformat(),
+                    }
+                    for event in action.events.all()
+                ]
+                yield ("," if index else "") + json.dumps(redact(document))
+            yield "]"
+
+        response = StreamingHttpResponse(stream(), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="actions.json"'
+        return response
+
+
+class ProvidersView(ProjectScopedAPIView):
+    @extend_schema(operation_id="providers_list", responses={200: ProvidersOut, **ERROR_RESPONSES})
+    def get(self, request):
+        body = ProvidersOut(
+            results=[
+                ProviderOut(
+                    name=name,
+                    dedupes_by_reference=adapter.dedupes_by_reference,
+                    actions=[
+                        ProviderActionOut(name=action, json_schema=schema.model_json_schema())
+                        for action, schema in sorted(adapter.actions.items())
+                    ],
+                )
+                for name, adapter in sorted(ADAPTERS.items())
+            ]
+        )
+        return Response(body.model_dump(mode="json"))
+
+
+class CredentialsHealthView(ProjectScopedAPIView):
+    @extend_schema(
+        operation_id="credentials_health",
+        responses={200: CredentialsHealthOut, **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        rows = selectors.credentials_for_project(project=self.project)
+        body = CredentialsHealthOut(
+            results=[CredentialHealthOut(**vars(services.credential_health(row))) for row in rows]
+        )
+        return Response(body.model_dump(mode="json"))

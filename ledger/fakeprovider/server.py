@@ -1,0 +1,256 @@
+"""A fake of every provider the adapters talk to, for tests and demos: loopback only.
+
+Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
+client_order_id, Shopify Admin GraphQL productCreate / products(query), Etsy draft listings,
+YouTube videos.insert / search, and a webhook sink at /webhook/...). What was created is kept in
+memory. Control endpoints:
+
+    POST /_faults  {"match": "/v2/orders", "mode": "500" | "429" | "slow" | "drop_after_commit"
+                    | "drop_before_commit", "count": 1, "retry_after": 2, "delay": 3}
+    GET  /_state   {"created": {"alpaca": [...], ...}, "side_effects": N}
+    POST /_reset
+
+"slow" sleeps ``delay`` seconds, then does the work and answers; "drop_after_commit" does the
+work and closes the connection without answering; "drop_before_commit" closes it without work.
+"""
+
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class FakeState:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.created: dict[str, list[dict[str, Any]]] = {}
+        self.faults: list[dict[str, Any]] = []
+        self.ids = itertools.count(1001)
+
+    def add(self, provider: str, item: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.created.setdefault(provider, []).append(item)
+        return item
+
+    def take_fault(self, path: str) -> dict[str, Any] | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.startswith(fault["match"]) and fault["count"] > 0:
+                    fault["count"] -= 1
+                    return dict(fault)
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            created = {k: [dict(i) for i in v] for k, v in self.created.items()}
+        return {"created": created, "side_effects": sum(len(v) for v in created.values())}
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "AutopackFake/1"
+    state: FakeState
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _handle(self, method: str) -> None:
+        url = urlsplit(self.path)
+        raw = self._body()
+        if url.path.startswith("/_"):
+            return self._control(method, url.path, raw)
+        fault = self.state.take_fault(url.path)
+        if fault:
+            mode = fault["mode"]
+            if mode == "500":
+                return self._json(500, {"error": "injected failure"})
+            if mode == "429":
+                return self._json(
+                    429,
+                    {"error": "slow down"},
+                    {"Retry-After": str(fault.get("retry_after", 1))},
+                )
+            if mode == "drop_before_commit":
+                return self._drop()
+            if mode == "slow":
+                time.sleep(float(fault.get("delay", 2)))
+        status, body = self._route(method, url.path, parse_qs(url.query), raw)
+        if fault and fault["mode"] == "drop_after_commit":
+            return self._drop()
+        with contextlib.suppress(OSError):  # the client went away (e.g. killed mid-call)
+            self._json(status, body)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _control(self, method: str, path: str, raw: bytes) -> None:
+        if path == "/_state":
+            return self._json(200, self.state.snapshot())
+        if path == "/_reset" and method == "POST":
+            with self.state.lock:
+                self.state.reset()
+            return self._json(200, {"ok": True})
+        if path == "/_faults" and method == "POST":
+            fault = {"count": 1, **json.loads(raw or b"{}")}
+            with self.state.lock:
+                self.state.faults.append(fault)
+            return self._json(200, fault)
+        return self._json(404, {"error": "unknown control endpoint"})
+
+    # --- providers ----------------------------------------------------------------------------
+    def _route(self, method, path, query, raw) -> tuple[int, Any]:
+        body = (
+            json.loads(raw) if raw and method == "POST" and not path.startswith("/webhook/") else {}
+        )
+        if path == "/v2/orders" and method == "POST":
+            return self._alpaca_create(body)
+        if path == "/v2/orders:by_client_order_id":
+            wanted = (query.get("client_order_id") or [""])[0]
+            for order in self.state.created.get("alpaca", []):
+                if order["client_order_id"] == wanted:
+                    return 200, order
+            return 404, {"code": 40410000, "message": "order not found"}
+        if path.startswith("/admin/api/") and path.endswith("/graphql.json"):
+            return self._shopify(body)
+        if path.startswith("/v3/application/shops/") and path.endswith("/listings"):
+            shop = path.split("/")[4]
+            if method == "POST":
+                listing = {
+                    "listing_id": next(self.state.ids),
+                    "shop_id": int(shop),
+                    "state": "draft",
+                    **body,
+                }
+                return 201, self.state.add("etsy", listing)
+            listings = [x for x in self.state.created.get("etsy", []) if str(x["shop_id"]) == shop]
+            return 200, {"count": len(listings), "results": listings}
+        if path == "/youtube/v3/videos" and method == "POST":
+            video = {"id": uuid.uuid4().hex[:11], **body}
+            return 200, self.state.add("youtube", video)
+        if path == "/youtube/v3/search":
+            q = (query.get("q") or [""])[0]
+            items = [
+                {"id": {"kind": "youtube#video", "videoId": v["id"]}}
+                for v in self.state.created.get("youtube", [])
+                if q in (v.get("snippet") or {}).get("tags", [])
+            ]
+            return 200, {"items": items}
+        if path.startswith("/webhook/") and method == "POST":
+            self.state.add(
+                "webhook",
+                {"path": path, "headers": dict(self.headers.items()), "body": raw.decode()},
+            )
+            return 200, {"received": True}
+        return 404, {"error": f"no fake for {method} {path}"}
+
+    def _alpaca_create(self, body) -> tuple[int, Any]:
+        with self.state.lock:
+            taken = any(
+                o["client_order_id"] == body.get("client_order_id")
+                for o in self.state.created.get("alpaca", [])
+            )
+        if taken:
+            return 422, {"code": 40010001, "message": "client_order_id must be unique"}
+        order = {"id": str(uuid.uuid4()), "status": "accepted", **body}
+        return 200, self.state.add("alpaca", order)
+
+    def _shopify(self, body) -> tuple[int, Any]:
+        query, variables = body.get("query", ""), body.get("variables") or {}
+        if "productCreate" in query:
+            product = variables.get("product") or {}
+            if not product.get("title"):
+                return 200, {
+                    "data": {
+                        "productCreate": {
+                            "product": None,
+                            "userErrors": [{"field": ["title"], "message": "Title can't be blank"}],
+                        }
+                    }
+                }
+            number = next(self.state.ids)
+            node = {
+                "id": f"gid://shopify/Product/{number}",
+                "title": product["title"],
+                "handle": product["title"].lower().replace(" ", "-"),
+                "tags": product.get("tags", []),
+            }
+            self.state.add("shopify", node)
+            return 200, {"data": {"productCreate": {"product": node, "userErrors": []}}}
+        if "products(" in query:
+            wanted = variables.get("query", "").removeprefix("tag:").strip("'\"")
+            edges = [
+                {"node": {k: p[k] for k in ("id", "title", "handle")}}
+                for p in self.state.created.get("shopify", [])
+                if wanted in p.get("tags", [])
+            ][:1]
+            return 200, {"data": {"products": {"edges": edges}}}
+        return 200, {"errors": [{"message": "unsupported query"}]}
+
+
+class FakeProviderServer:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        if host not in LOOPBACK:
+            raise ValueError("the fake provider listens on loopback only")
+        self.state = FakeState()
+        handler = type("BoundHandler", (Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeProviderServer":
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # in-process conveniences for tests
+    def fault(self, *, match: str, mode: str, count: int = 1, **extra) -> None:
+        with self.state.lock:
+            self.state.faults.append({"match": match, "mode": mode, "count": count, **extra})
+
+    def state_snapshot(self) -> dict[str, Any]:
+        return self.state.snapshot()

@@ -1,0 +1,9 @@
+from django.db import migrations
+
+from autopack_site.db.append_only import append_only_trigger
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0001_initial")]
+
+    operations = [append_only_trigger("ledger_actionevent")]

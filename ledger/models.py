@@ -1,0 +1,179 @@
+"""The ledger: every external side effect an agent proposed, what was decided, and what happened.
+
+ExternalAction rows change only through ledger.services (lock, re-check, transition, event);
+ActionEvent rows are append-only (model layer everywhere, trigger on PostgreSQL)."""
+
+from django.db import models
+from django.db.models import Q
+
+from approvals.models import AppendOnlyModel, ApprovalRequest
+from autopack_site.models import AgentKey, Project
+from runs.models import Phase, Run
+
+
+class ActionStatus(models.TextChoices):
+    RECEIVED = "received"  # the key is taken; the request is still being processed
+    DRY_RUN = "dry_run"  # rendered only; never executes
+    DENIED = "denied"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"  # queued for execution (or for an agent to claim)
+    HELD = "held"  # a credential problem stops it; an operator releases or cancels
+    EXECUTING = "executing"  # claimed under a lease
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the call may have happened; the reconciler asks the provider
+    NEEDS_RECONCILIATION = "needs_reconciliation"  # the provider cannot tell; a human decides
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class ActionMode(models.TextChoices):
+    PLATFORM = "platform"  # the worker calls the provider
+    AGENT = "agent"  # the agent calls it, after claiming the action here
+
+
+class ExternalAction(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="actions")
+    idempotency_key = models.CharField(max_length=255)
+    request_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the canonical request body (replay detection)."
+    )
+    provider = models.CharField(max_length=50)
+    action = models.CharField(max_length=100)
+    payload = models.JSONField()
+    payload_hash = models.CharField(max_length=64)
+    dry_run = models.BooleanField(default=False)
+    mode = models.CharField(max_length=8, choices=ActionMode.choices, default=ActionMode.PLATFORM)
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    callback_url = models.URLField(max_length=1000, blank=True)
+    requested_by_key = models.ForeignKey(
+        AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=24, choices=ActionStatus.choices, default=ActionStatus.RECEIVED
+    )
+    decision = models.JSONField(default=dict, blank=True)
+    rendered_request = models.JSONField(default=dict, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    approval = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reference = models.CharField(
+        max_length=64, unique=True, help_text="Our reference at the provider (lookups by it)."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    response_summary = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    response_body = models.JSONField(
+        default=dict, blank=True, help_text="The first answer, replayed for the same key."
+    )
+    response_status = models.PositiveSmallIntegerField(default=201)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "idempotency_key"], name="action_unique_idempotency_key"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="executing") | Q(lease_expires_at__isnull=False),
+                name="action_executing_has_lease",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="approved"), name="action_due"
+            ),
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(status="executing"), name="action_leases"
+            ),
+            models.Index(fields=["project", "status"], name="action_project_status"),
+            models.Index(fields=["run", "id"], name="action_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.provider}/{self.action} ({self.status})"
+
+
+class ActionEvent(AppendOnlyModel):
+    action = models.ForeignKey(ExternalAction, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24)
+    actor = models.CharField(max_length=200)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.action_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class Environment(models.TextChoices):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class ProviderCredential(models.Model):
+    """Metadata about a credential. The secret itself lives outside the database: ``secret_ref``
+    names an environment variable read by the worker at call time."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="credentials")
+    provider = models.CharField(max_length=50)
+    name = models.CharField(max_length=100)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.SANDBOX
+    )
+    scopes = models.JSONField(default=list, blank=True)
+    allowed_actions = models.JSONField(
+        default=list, blank=True, help_text="Action globs this credential may perform."
+    )
+    secret_ref = models.CharField(
+        max_length=200, help_text="Name of the environment variable that holds the secret."
+    )
+    refresh_token_ref = models.CharField(
+        max_length=200, blank=True, help_text="Env var holding an OAuth refresh token, if any."
+    )
+    token_url = models.URLField(blank=True, help_text="OAuth token endpoint for refreshes.")
+    rotated_at = models.DateTimeField(help_text="When the secret was last rotated.")
+    active = models.BooleanField(default=True)
+    held_reason = models.CharField(max_length=300, blank=True)
+    last_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "provider", "environment"],
+                condition=Q(active=True),
+                name="credential_one_active_per_provider_env",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.environment}: {self.name}"
+
+
+class RateLimitWindow(models.Model):
+    """Per-provider call budget shared by every worker: one row per provider, counted in SQL."""
+
+    provider = models.CharField(max_length=50, unique=True)
+    window_started_at = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.used} since {self.window_started_at:%H:%M:%S}"

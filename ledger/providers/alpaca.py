@@ -1,0 +1,95 @@
+"""Alpaca Trading API: POST /v2/orders with our reference as client_order_id (Alpaca refuses a
+duplicate client_order_id, so a 5xx is safe to retry); lookup by client_order_id."""
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ledger.providers.base import (
+    ActionPayload,
+    LookupResult,
+    PreparedRequest,
+    ProviderAdapter,
+    ProviderContext,
+    SideEffect,
+    get_json,
+)
+
+
+class OrderCreate(ActionPayload):
+    symbol: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9.\-/]+$")
+    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=9)
+    side: Literal["buy", "sell"]
+    type: Literal["market", "limit", "stop", "stop_limit"]
+    time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"]
+    limit_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+
+    @model_validator(mode="after")
+    def _limit_needs_price(self):
+        if self.type in ("limit", "stop_limit") and self.limit_price is None:
+            raise ValueError("limit_price is required for limit orders")
+        return self
+
+
+def _auth(secret: str) -> dict[str, str]:
+    key_id, _, key_secret = secret.partition(":")
+    return {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": key_secret}
+
+
+class AlpacaAdapter(ProviderAdapter):
+    name = "alpaca"
+    actions = {"orders.create": OrderCreate}
+    dedupes_by_reference = True
+
+    def prepare(self, action, payload: OrderCreate, *, reference, ctx: ProviderContext):
+        body = {
+            "symbol": payload.symbol,
+            "qty": str(payload.qty),
+            "side": payload.side,
+            "type": payload.type,
+            "time_in_force": payload.time_in_force,
+            "client_order_id": reference,
+        }
+        if payload.limit_price is not None:
+            body["limit_price"] = str(payload.limit_price)
+        return PreparedRequest(
+            method="POST",
+            url=f"{ctx.base_url.rstrip('/')}/v2/orders",
+            headers={"Content-Type": "application/json", **_auth(ctx.secret)},
+            body=body,
+            secret_headers=("APCA-API-KEY-ID", "APCA-API-SECRET-KEY"),
+        )
+
+    def side_effects(self, action, payload: OrderCreate):
+        cost = payload.qty * payload.limit_price if payload.limit_price else None
+        return [
+            SideEffect(
+                type="trade",
+                target=f"{payload.side} {payload.qty} {payload.symbol}",
+                reversible=False,
+                estimated_cost=cost,
+            )
+        ]
+
+    def reference_of(self, action, body) -> str:
+        return str(body.get("id", ""))
+
+    def summary_of(self, action, body):
+        return {key: body.get(key) for key in ("id", "client_order_id", "status", "symbol")}
+
+    def lookup(self, action, payload, *, reference, ctx: ProviderContext) -> LookupResult:
+        response = get_json(
+            f"{ctx.base_url.rstrip('/')}/v2/orders:by_client_order_id",
+            _auth(ctx.secret),
+            ctx,
+            params={"client_order_id": reference},
+        )
+        if response.status_code == 404:
+            return LookupResult(state="absent")
+        body = self.check(response)
+        return LookupResult(
+            state="found",
+            provider_reference=self.reference_of(action, body),
+            summary=self.summary_of(action, body),
+        )

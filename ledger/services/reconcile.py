@@ -1,0 +1,188 @@
+"""Unknown outcomes: ask the provider by our reference; if it cannot tell, an operator decides.
+Operators also release held actions and record outcomes, always with a reason."""
+
+import logging
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.selectors import APPROVER_ROLES
+from autopack_site.errors import Forbidden, Unprocessable
+from autopack_site.redaction import redact
+from autopack_site.selectors import user_has_role
+from ledger.conf import ledger_settings
+from ledger.models import ActionMode, ActionStatus, ExternalAction
+from ledger.providers.base import ProviderError
+from ledger.providers.registry import get_adapter
+from ledger.services.common import locked_action, move
+from ledger.services.credentials import CredentialProblem, credential_check
+from ledger.services.execution import _context, _safe, schedule_execution
+
+logger = logging.getLogger(__name__)
+
+
+def action_reconcile(action_id: int) -> str:
+    action = ExternalAction.objects.get(pk=action_id)
+    if action.status != ActionStatus.UNKNOWN:
+        return action.status
+    try:
+        _credential, secret = credential_check(action)
+        adapter = get_adapter(action.provider)
+        payload = adapter.validate(action.action, action.payload)
+        found = adapter.lookup(
+            action.action, payload, reference=action.reference, ctx=_context(action, secret)
+        )
+    except CredentialProblem as problem:
+        return _needs_human(action_id, f"cannot look it up: {problem.message}")
+    except ProviderError as exc:
+        logger.warning("lookup failed; will retry", extra={"action": action_id})
+        return _stay_unknown(action_id, exc)
+    with transaction.atomic():
+        locked = locked_action(action_id)
+        if locked.status != ActionStatus.UNKNOWN:
+            return locked.status
+        if found.state == "found":
+            move(
+                locked,
+                ActionStatus.SUCCEEDED,
+                actor="reconciler",
+                detail={"lookup": "found", "provider_reference": found.provider_reference},
+                provider_reference=found.provider_reference[:255],
+                response_summary=redact(found.summary),
+                error="",
+            )
+            return ActionStatus.SUCCEEDED
+        if found.state == "absent" and not _settled(locked):
+            return ActionStatus.UNKNOWN  # a call still in flight could land; ask again later
+        if found.state == "absent" and locked.attempts < ledger_settings().max_attempts:
+            move(
+                locked,
+                ActionStatus.APPROVED,
+                actor="reconciler",
+                detail={"lookup": "absent", "retry": True},
+                next_attempt_at=timezone.now(),
+            )
+            if locked.mode == ActionMode.PLATFORM:
+                schedule_execution(locked.pk)
+            return ActionStatus.APPROVED
+    why = "the provider cannot tell" if found.state == "unknown" else "no attempts left"
+    return _needs_human(action_id, why)
+
+
+def _settled(action: ExternalAction) -> bool:
+    """An "absent" answer is trusted only once the last call could no longer land: the call
+    timeout plus a grace period after the last claim."""
+    settings = ledger_settings()
+    last_claim = (
+        action.events.filter(to_status=ActionStatus.EXECUTING)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last_claim is None:
+        return True
+    settle = timedelta(seconds=settings.call_timeout_seconds + settings.reconcile_grace_seconds)
+    return timezone.now() >= last_claim + settle
+
+
+def _stay_unknown(action_id: int, exc: ProviderError) -> str:
+    logger.warning("lookup error", extra={"action": action_id, "error": _safe(exc, "")})
+    return ActionStatus.UNKNOWN
+
+
+def _needs_human(action_id: int, why: str) -> str:
+    with transaction.atomic():
+        locked = locked_action(action_id)
+        if locked.status != ActionStatus.UNKNOWN:
+            return locked.status
+        move(
+            locked,
+            ActionStatus.NEEDS_RECONCILIATION,
+            actor="reconciler",
+            detail={"reason": why},
+            error=f"Needs reconciliation: {why}"[:1000],
+        )
+    return ActionStatus.NEEDS_RECONCILIATION
+
+
+def _operator(user: AbstractBaseUser, action: ExternalAction, reason: str) -> str:
+    if not user_has_role(user=user, project_id=action.project_id, roles=APPROVER_ROLES):
+        raise Forbidden("Only an operator of this project can do that.", code="not_an_operator")
+    if not reason.strip():
+        raise Unprocessable("Give a reason; it is kept in the ledger.", code="reason_required")
+    return f"user:{user.get_username()}"
+
+
+def action_record_outcome(
+    *,
+    action_id: int,
+    user: AbstractBaseUser,
+    succeeded: bool,
+    reason: str,
+    provider_reference: str = "",
+) -> ExternalAction:
+    """An operator says what happened at the provider (unknown / needs reconciliation)."""
+    with transaction.atomic():
+        action = locked_action(action_id)
+        actor = _operator(user, action, reason)
+        to_status = ActionStatus.SUCCEEDED if succeeded else ActionStatus.FAILED
+        move(
+            action,
+            to_status,
+            actor=actor,
+            detail={"reason": reason, "provider_reference": provider_reference},
+            provider_reference=provider_reference[:255] or action.provider_reference,
+            error="" if succeeded else f"Recorded as failed by {actor}: {reason}"[:1000],
+        )
+    return action
+
+
+def action_authorise_retry(
+    *, action_id: int, user: AbstractBaseUser, reason: str
+) -> ExternalAction:
+    """An operator who checked the provider authorises one more attempt."""
+    with transaction.atomic():
+        action = locked_action(action_id)
+        actor = _operator(user, action, reason)
+        if action.status != ActionStatus.NEEDS_RECONCILIATION:
+            raise Unprocessable(
+                "Only an action that needs reconciliation can be retried.", code="not_reconcilable"
+            )
+        move(
+            action,
+            ActionStatus.APPROVED,
+            actor=actor,
+            detail={"reason": reason, "retry": True},
+            next_attempt_at=timezone.now(),
+        )
+        if action.mode == ActionMode.PLATFORM:
+            schedule_execution(action.pk)
+    return action
+
+
+def action_release(*, action_id: int, user: AbstractBaseUser, reason: str) -> ExternalAction:
+    """A held action goes back to the queue (after the credential was fixed)."""
+    with transaction.atomic():
+        action = locked_action(action_id)
+        actor = _operator(user, action, reason)
+        move(
+            action,
+            ActionStatus.APPROVED,
+            actor=actor,
+            detail={"reason": reason},
+            next_attempt_at=timezone.now(),
+            error="",
+        )
+        if action.mode == ActionMode.PLATFORM:
+            schedule_execution(action.pk)
+    return action
+
+
+def action_cancel(*, action_id: int, user: AbstractBaseUser, reason: str) -> ExternalAction:
+    with transaction.atomic():
+        action = locked_action(action_id)
+        actor = _operator(user, action, reason)
+        move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
+    return action

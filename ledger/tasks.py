@@ -1,0 +1,15 @@
+"""django-q2 entry points for the ledger."""
+
+from ledger import services
+
+
+def action_execute(action_id: int) -> str:
+    return services.action_execute(action_id)
+
+
+def action_reconcile(action_id: int) -> str:
+    return services.action_reconcile(action_id)
+
+
+def actions_dispatch_due() -> dict:
+    return services.actions_dispatch_due()

@@ -1,0 +1,224 @@
+"""POST /api/v1/actions under gunicorn on PostgreSQL, against the framework floor (a minimal DRF
+view doing one INSERT) measured in the same run. Printed, never asserted.
+
+    .venv/bin/python tests/perf/bench_actions.py [--seconds 10] [--connections 16]
+
+Needs PostgreSQL at 127.0.0.1:5432 (user postgres); uses a scratch database autopack_bench.
+Load comes from another process (asyncio + httpx, N keep-alive connections).
+Target (PRODUCT.md): ≥ 0.6 of the floor's requests per second, p99 < 50 ms at 16 connections.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/autopack_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+
+def sh(*args: str, env: dict | None = None) -> str:
+    return subprocess.run(
+        args, cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def prepare(env: dict) -> str:
+    import psycopg
+
+    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    sh(sys.executable, "manage.py", "migrate", "-v0", env=env)
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text)")
+    script = """
+from policies.services import policy_save_snapshot
+from autopack_site.services import project_create, agent_key_create
+project = project_create(slug="bench")
+policy_save_snapshot(project=project, reason="bench", editor=None, snapshot={
+    "safety_profile": "normal",
+    "action_rules": [{"provider_glob": "alpaca", "action_glob": "orders.create",
+                      "effect": "allow", "max_amount": "100000"}]})
+_, key = agent_key_create(project=project, name="bench", scopes=["read", "actions:write"])
+print(key)
+"""
+    return sh(sys.executable, "manage.py", "shell", "-c", script, env=env).strip().splitlines()[-1]
+
+
+def order(n: int) -> dict:
+    return {
+        "provider": "alpaca",
+        "action": "orders.create",
+        "payload": {
+            "symbol": "AAPL",
+            "qty": "1",
+            "side": "buy",
+            "type": "limit",
+            "time_in_force": "day",
+            "limit_price": f"{100 + n % 50}.00",
+        },
+    }
+
+
+async def load(path, headers_for, body_for, seconds, connections) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    stop = time.monotonic() + seconds
+    counter = iter(range(10**9))
+
+    async def client():
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as http:
+            while time.monotonic() < stop:
+                n = next(counter)
+                started = time.perf_counter()
+                response = await http.post(path, content=body_for(n), headers=headers_for(n))
+                latencies.append((time.perf_counter() - started) * 1000)
+                codes[response.status_code] = codes.get(response.status_code, 0) + 1
+
+    began = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "codes": codes,
+    }
+
+
+def loader_main(args) -> None:
+    """Runs in its own process: one scenario, prints JSON."""
+    key = args.key
+    json_headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    scenarios = {
+        "floor": (
+            "/bench/floor",
+            lambda n: {"Content-Type": "application/json"},
+            lambda n: json.dumps({"n": n}),
+        ),
+        "allow": (
+            "/api/v1/actions",
+            lambda n: {**json_headers, "Idempotency-Key": f"{args.tag}-{n}"},
+            lambda n: json.dumps(order(n)),
+        ),
+        "replay": (
+            "/api/v1/actions",
+            lambda n: {**json_headers, "Idempotency-Key": "replayed-key"},
+            lambda n: json.dumps(order(0)),
+        ),
+    }
+    path, headers_for, body_for = scenarios[args.scenario]
+    result = asyncio.run(load(path, headers_for, body_for, args.seconds, args.connections))
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--scenario")
+    parser.add_argument("--key")
+    parser.add_argument("--tag", default="bench")
+    args = parser.parse_args()
+    if args.scenario:
+        loader_main(args)
+        return
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "tests.perf.bench_settings",
+        "DB_CONN_MAX_AGE": "60",
+        "AUTOPACK_ENV": "development",
+        "DEBUG": "0",
+    }
+    key = prepare(env)
+    workers = os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tests.perf.bench_wsgi:application",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            workers,
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        time.sleep(3)
+        # warm the replay key once, then measure
+        warm = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--scenario",
+                "replay",
+                "--key",
+                key,
+                "--seconds",
+                "1",
+                "--connections",
+                "1",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert warm.returncode == 0, warm.stderr
+        results = {}
+        for scenario in ("floor", "allow", "replay"):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--scenario",
+                    scenario,
+                    "--key",
+                    key,
+                    "--seconds",
+                    str(args.seconds),
+                    "--connections",
+                    str(args.connections),
+                    "--tag",
+                    f"t{int(time.time())}",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            results[scenario] = json.loads(out)
+        floor = results["floor"]["rps"]
+        print(
+            f"gunicorn workers={workers}, connections={args.connections}, {args.seconds:.0f} s each"
+        )
+        for scenario, r in results.items():
+            print(
+                f"  {scenario:7s} {r['rps']:8.0f} req/s  ratio to floor {r['rps'] / floor:5.2f}  "
+                f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  codes {r['codes']}"
+            )
+        print("  targets: allow and replay ≥ 0.60 of floor; p99 < 50 ms")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
