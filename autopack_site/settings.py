@@ -172,6 +172,8 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "poll": 0.5,
     "label": "Tasks",
+    # django-q logs every enqueue at INFO; one line per proposed action is noise, not news
+    "log_level": env_str("Q_LOG_LEVEL", "WARNING"),
 }
 if env_str("Q_REDIS_URL"):
     Q_CLUSTER.pop("orm")

@@ -18,6 +18,7 @@ from policies.compiled import compiled_policy_for
 from policies.engine import (
     TEMPLATES,
     ActionRequest,
+    CompiledPolicy,
     Decision,
     ParsedPatch,
     PatchDecision,
@@ -197,9 +198,11 @@ def action_decide(
     provider_policy_fresh: bool | None = None,
     requester: str,
     log: bool = True,
+    policy: CompiledPolicy | None = None,
 ) -> Decision:
-    """Decides one proposed action under the project's current policy, and logs it."""
-    policy = compiled_policy_for(project)
+    """Decides one proposed action under the project's current policy (or ``policy``, already
+    looked up by the caller), and logs it."""
+    policy = policy or compiled_policy_for(project)
     request = ActionRequest(
         provider=provider,
         action=action,

@@ -1,6 +1,7 @@
 """The one way an action changes status: under its row lock, along ACTION_TRANSITIONS, with an
 append-only event."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -23,6 +24,7 @@ def move(
     *,
     actor: str,
     detail: dict[str, Any] | None = None,
+    on_record: Callable[[ExternalAction], None] | None = None,
     **fields: Any,
 ) -> None:
     """Caller holds the row lock (or just created the row in this transaction)."""
@@ -39,6 +41,8 @@ def move(
     if to_status in FINAL:
         action.finished_at = timezone.now()
         action.lease_expires_at = None
+    if on_record is not None:
+        on_record(action)  # e.g. store the API answer in the same UPDATE
     action.save()
     ActionEvent.objects.create(
         action=action,

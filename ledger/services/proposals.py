@@ -19,6 +19,7 @@ from ledger.models import ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderContext
 from ledger.providers.registry import get_adapter
 from ledger.services.common import locked_action, move
+from policies.compiled import compiled_policy_for
 from policies.selectors import approval_settings_for
 from policies.services import action_decide
 from runs.models import Phase, Run
@@ -120,9 +121,16 @@ def _resolve_run(project: Project, proposal: Proposal) -> tuple[Run | None, Phas
 def action_propose(
     *, project: Project, key: AgentKey, idempotency_key: str, proposal: Proposal
 ) -> ProposalResult:
+    request_hash = proposal.request_hash()
+    existing = ExternalAction.objects.filter(
+        project=project, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None:
+        # The fast path for replays: the stored request was validated when it was first made,
+        # and any other request under this key is refused by its hash.
+        return ProposalResult(_replay(existing, request_hash), replayed=True)
     adapter, model = _validate(proposal)
     run, phase = _resolve_run(project, proposal)
-    request_hash = proposal.request_hash()
     payload_hash = sha256_of(
         {"provider": proposal.provider, "action": proposal.action, "payload": proposal.payload}
     )
@@ -144,15 +152,16 @@ def action_propose(
                 requested_by_key=key,
                 reference=f"ap-{secrets.token_hex(10)}",
             )
-    except IntegrityError:
-        return ProposalResult(_existing(project, idempotency_key, request_hash), replayed=True)
-    _process(action, adapter=adapter, model=model, proposal=proposal, key=key)
-    action.refresh_from_db()
-    return ProposalResult(action, replayed=False)
+    except IntegrityError:  # a concurrent request with the same key won the insert
+        existing = ExternalAction.objects.get(project=project, idempotency_key=idempotency_key)
+        return ProposalResult(_replay(existing, request_hash), replayed=True)
+    return ProposalResult(
+        _process(action, adapter=adapter, model=model, proposal=proposal, key=key),
+        replayed=False,
+    )
 
 
-def _existing(project: Project, idempotency_key: str, request_hash: str) -> ExternalAction:
-    existing = ExternalAction.objects.get(project=project, idempotency_key=idempotency_key)
+def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
     if existing.request_hash != request_hash:
         raise Unprocessable(
             "This Idempotency-Key was used with a different request.",
@@ -168,16 +177,22 @@ def _existing(project: Project, idempotency_key: str, request_hash: str) -> Exte
     return existing
 
 
-def _process(action: ExternalAction, *, adapter, model, proposal: Proposal, key: AgentKey) -> None:
+def _process(
+    action: ExternalAction, *, adapter, model, proposal: Proposal, key: AgentKey
+) -> ExternalAction:
     """Decide and render outside any transaction, then record it all at once under the lock."""
     project = action.project
-    dry_run_done = ExternalAction.objects.filter(
-        project=project,
-        payload_hash=action.payload_hash,
-        dry_run=True,
-        status=ActionStatus.DRY_RUN,
-    ).exists()
+    policy = compiled_policy_for(project)
+    dry_run_done = any(rule.dry_run_required for rule in policy.spec.action_rules) and (
+        ExternalAction.objects.filter(
+            project=project,
+            payload_hash=action.payload_hash,
+            dry_run=True,
+            status=ActionStatus.DRY_RUN,
+        ).exists()
+    )
     decision = action_decide(
+        policy=policy,
         project=project,
         provider=action.provider,
         action=action.action,
@@ -201,6 +216,7 @@ def _process(action: ExternalAction, *, adapter, model, proposal: Proposal, key:
             "decision": decision,
             "rendered_request": rendered_request,
             "side_effects": side_effects,
+            "on_record": _store_answer,
         }
         if proposal.dry_run:
             move(locked, ActionStatus.DRY_RUN, actor=actor, detail={"outcome": outcome}, **common)
@@ -255,10 +271,14 @@ def _process(action: ExternalAction, *, adapter, model, proposal: Proposal, key:
                 from ledger.services.execution import schedule_execution
 
                 schedule_execution(locked.pk)
-        from ledger.serializers import action_out
+    return locked
 
-        locked.response_body = action_out(locked).model_dump(mode="json")
-        locked.save(update_fields=["response_body", "updated_at"])
+
+def _store_answer(action: ExternalAction) -> None:
+    """The first answer for this key, replayed verbatim for the same key and request."""
+    from ledger.serializers import action_out
+
+    action.response_body = action_out(action).model_dump(mode="json")
 
 
 def _amount(model) -> Any:
@@ -282,8 +302,6 @@ def _base_url(provider: str) -> str:
 def action_fail_stale_received(*, older_than_seconds: int) -> int:
     """A request that died between claiming its key and recording its decision is failed
     explicitly, so its key answers (as failed) instead of 409 for ever."""
-    from ledger.serializers import action_out
-
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stale = ExternalAction.objects.filter(status=ActionStatus.RECEIVED, created_at__lt=cutoff)
     count = 0
@@ -299,8 +317,7 @@ def action_fail_stale_received(*, older_than_seconds: int) -> int:
                 detail={"reason": "stale_received"},
                 error="The request died before its decision was recorded; propose it again "
                 "with a new Idempotency-Key.",
+                on_record=_store_answer,
             )
-            action.response_body = action_out(action).model_dump(mode="json")
-            action.save(update_fields=["response_body", "updated_at"])
             count += 1
     return count
