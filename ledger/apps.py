@@ -1,10 +1,10 @@
 from django.apps import AppConfig
 
 
-def _follow(sender, **changed) -> None:
+def _follow(sender, *, request_id, kind, target_ref, status, **_signal) -> None:
     from ledger.services.follow import action_follow_approval
 
-    action_follow_approval(**changed)
+    action_follow_approval(request_id=request_id, kind=kind, target_ref=target_ref, status=status)
 
 
 class LedgerConfig(AppConfig):

@@ -1,0 +1,39 @@
+"""Autopack's agent client: runs, governance, actions (platform and agent mode), approvals."""
+
+from autopack_client.client import AutopackClient, derive_idempotency_key, verify_signature
+from autopack_client.errors import (
+    ActionOutcomeError,
+    AutopackError,
+    Conflict,
+    Denied,
+    Expired,
+    Failed,
+    Forbidden,
+    NotFound,
+    Rejected,
+    ServerError,
+    TimedOut,
+    Unauthorized,
+    Unknown,
+    ValidationFailed,
+)
+
+__all__ = [
+    "ActionOutcomeError",
+    "AutopackClient",
+    "AutopackError",
+    "Conflict",
+    "Denied",
+    "Expired",
+    "Failed",
+    "Forbidden",
+    "NotFound",
+    "Rejected",
+    "ServerError",
+    "TimedOut",
+    "Unauthorized",
+    "Unknown",
+    "ValidationFailed",
+    "derive_idempotency_key",
+    "verify_signature",
+]
