@@ -1,2 +1,242 @@
-def notifications_enqueue(*, request, event):
-    return []
+"""Notifications about approval requests: e-mail and Telegram to operators when a request is
+created, and HMAC-signed webhooks to the agent's callback URL on every status change.
+
+Services call ``notifications_enqueue`` inside their transaction: it records one
+NotificationDelivery per channel and queues the sending task after commit, so a rolled-back
+decision notifies nobody and no network call ever happens inside a transaction. Failures are
+recorded (redacted) and retried with backoff by the worker; they never block a decision."""
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from approvals.models import (
+    ApprovalRequest,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationStatus,
+)
+from autopack_site.models import ProjectMembership, Role
+from autopack_site.redaction import redact_text
+
+logger = logging.getLogger(__name__)
+
+OPERATOR_EVENTS = {"created"}
+CLAIM = timedelta(minutes=5)
+_transport: httpx.BaseTransport | None = None  # tests inject httpx.MockTransport here
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def webhook_verify(secret: str, header: str, body: bytes, *, tolerance_seconds: int = 300) -> bool:
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(webhook_signature(secret, timestamp, body), header)
+
+
+def admin_link(request: ApprovalRequest) -> str:
+    base = settings.AUTOPACK_BASE_URL.rstrip("/")
+    return f"{base}/admin/approvals/approvalrequest/{request.pk}/change/"
+
+
+def _channels(request: ApprovalRequest, event: str) -> list[str]:
+    channels = []
+    if event in OPERATOR_EVENTS:
+        channels.append(NotificationChannel.EMAIL)
+        if settings.AUTOPACK_TELEGRAM_BOT_TOKEN and settings.AUTOPACK_TELEGRAM_CHAT_ID:
+            channels.append(NotificationChannel.TELEGRAM)
+    if request.callback_url:
+        channels.append(NotificationChannel.WEBHOOK)
+    return channels
+
+
+def notifications_enqueue(*, request: ApprovalRequest, event: str) -> list[NotificationDelivery]:
+    deliveries = [
+        NotificationDelivery.objects.create(
+            request=request, channel=channel, event=event, next_attempt_at=timezone.now()
+        )
+        for channel in _channels(request, event)
+    ]
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=delivery.pk: _queue(pk), robust=True)
+    return deliveries
+
+
+def _queue(delivery_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("approvals.tasks.notification_deliver", delivery_id)
+
+
+# --- senders: each raises on failure ---------------------------------------------------------
+def _send_email(delivery: NotificationDelivery) -> None:
+    request = delivery.request
+    recipients = list(settings.AUTOPACK_NOTIFY_EMAILS) or list(
+        ProjectMembership.objects.filter(project_id=request.project_id, role=Role.OPERATOR)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+    if not recipients:
+        return  # nobody to tell is not a failure
+    send_mail(
+        f"[Autopack] {request.project.slug}: {request.get_kind_display()} needs approval — "
+        f"{request.title}",
+        f"{request.title}\n\nRisk: {request.risk_score:.2f}\nRequested by: "
+        f"{request.requester_label}\nExpires: {request.expires_at:%Y-%m-%d %H:%M UTC}\n\n"
+        f"Review it: {admin_link(request)}\n",
+        None,
+        recipients,
+    )
+
+
+def _client(timeout: float = 10.0) -> httpx.Client:
+    return httpx.Client(timeout=timeout, transport=_transport)
+
+
+def _send_telegram(delivery: NotificationDelivery) -> None:
+    request = delivery.request
+    text = (
+        f"Approval needed in {request.project.slug}: {request.title}\n"
+        f"risk {request.risk_score:.2f}, requested by {request.requester_label}\n"
+        f"{admin_link(request)}"
+    )
+    url = (
+        f"{settings.AUTOPACK_TELEGRAM_API_BASE.rstrip('/')}"
+        f"/bot{settings.AUTOPACK_TELEGRAM_BOT_TOKEN}/sendMessage"
+    )
+    with _client() as client:
+        response = client.post(
+            url, json={"chat_id": settings.AUTOPACK_TELEGRAM_CHAT_ID, "text": text}
+        )
+    if response.status_code >= 300:
+        raise RuntimeError(f"Telegram answered {response.status_code}")
+
+
+def _send_webhook(delivery: NotificationDelivery) -> None:
+    request = delivery.request
+    body = json.dumps(
+        {
+            "event": delivery.event,
+            "approval": {
+                "id": request.pk,
+                "status": request.status,
+                "kind": request.kind,
+                "target_ref": request.target_ref,
+                "payload_hash": request.payload_hash,
+                "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+                "valid_until": request.valid_until.isoformat() if request.valid_until else None,
+            },
+            "sent_at": timezone.now().isoformat(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Autopack-Event": delivery.event,
+        "X-Autopack-Delivery": str(delivery.pk),
+        "X-Autopack-Signature": webhook_signature(
+            settings.AUTOPACK_WEBHOOK_SECRET, int(time.time()), body
+        ),
+    }
+    with _client() as client:
+        response = client.post(request.callback_url, content=body, headers=headers)
+    if response.status_code >= 300:
+        raise RuntimeError(f"the callback answered {response.status_code}")
+
+
+SENDERS = {
+    NotificationChannel.EMAIL: _send_email,
+    NotificationChannel.TELEGRAM: _send_telegram,
+    NotificationChannel.WEBHOOK: _send_webhook,
+}
+
+
+def _scrub(text: str) -> str:
+    for secret in (settings.AUTOPACK_TELEGRAM_BOT_TOKEN, settings.AUTOPACK_WEBHOOK_SECRET):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return redact_text(text)[:500]
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600.0, 30 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2))
+
+
+def notification_send(delivery_id: int) -> str:
+    """Sends one delivery (outside any transaction) and records the outcome under a lock."""
+    now = timezone.now()
+    # Claim it (compare-and-set): the task queued after commit and the retry schedule never
+    # send the same delivery at once; a sender that dies is retried when the claim lapses.
+    claimed = NotificationDelivery.objects.filter(
+        pk=delivery_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + CLAIM)
+    if not claimed:
+        return "not_due"
+    delivery = NotificationDelivery.objects.select_related("request__project").get(pk=delivery_id)
+    error = ""
+    try:
+        SENDERS[delivery.channel](delivery)
+    except Exception as exc:  # any failure is recorded and retried, never raised
+        error = _scrub(f"{type(exc).__name__}: {exc}")
+    with transaction.atomic():
+        locked = NotificationDelivery.objects.select_for_update().get(pk=delivery_id)
+        if locked.status != NotificationStatus.PENDING:
+            return locked.status
+        locked.attempts = F("attempts") + 1
+        locked.save(update_fields=["attempts"])
+        locked.refresh_from_db(fields=["attempts"])
+        if not error:
+            locked.status, locked.sent_at, locked.last_error = (
+                NotificationStatus.SENT,
+                timezone.now(),
+                "",
+            )
+        else:
+            locked.last_error = error
+            if locked.attempts >= settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS:
+                locked.status = NotificationStatus.FAILED
+            else:
+                locked.next_attempt_at = timezone.now() + backoff(locked.attempts)
+        locked.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+    logger.info(
+        "notification attempt",
+        extra={
+            "delivery": delivery_id,
+            "channel": delivery.channel,
+            "event": delivery.event,
+            "outcome": locked.status,
+            "error": error,
+        },
+    )
+    return locked.status
+
+
+def notifications_due(*, limit: int = 100) -> list[int]:
+    return list(
+        NotificationDelivery.objects.filter(
+            status=NotificationStatus.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -4,6 +4,7 @@ AUTOPACK_ENV=development (default) runs on an SQLite file under var/ with DEBUG 
 AUTOPACK_ENV=production refuses to start without SECRET_KEY and ALLOWED_HOSTS, or with DEBUG on.
 """
 
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -196,6 +197,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # httpx logs full request URLs at INFO, and some providers put tokens in URLs
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
     },
 }
@@ -216,3 +220,21 @@ if PRODUCTION:
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "autopack@localhost")
 AUTOPACK_BASE_URL = env_str("AUTOPACK_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
+# --- Notifications (approvals/notifications.py): sent after commit, retried by the worker ------
+AUTOPACK_NOTIFY_EMAILS = env_list("AUTOPACK_NOTIFY_EMAILS")  # empty: the project's operators
+AUTOPACK_NOTIFY_MAX_ATTEMPTS = env_int("AUTOPACK_NOTIFY_MAX_ATTEMPTS", 6)
+AUTOPACK_TELEGRAM_BOT_TOKEN = env_str("AUTOPACK_TELEGRAM_BOT_TOKEN", "")
+AUTOPACK_TELEGRAM_CHAT_ID = env_str("AUTOPACK_TELEGRAM_CHAT_ID", "")
+AUTOPACK_TELEGRAM_API_BASE = env_str("AUTOPACK_TELEGRAM_API_BASE", "https://api.telegram.org")
+# Signs webhooks to agents' callback URLs; give it to agents out of band. Derived from
+# SECRET_KEY when unset, so it is never empty.
+AUTOPACK_WEBHOOK_SECRET = (
+    env_str("AUTOPACK_WEBHOOK_SECRET", "")
+    or hashlib.sha256(f"autopack-webhooks:{SECRET_KEY}".encode()).hexdigest()
+)

@@ -41,3 +41,21 @@ def test_headers_and_detection():
     }
     assert contains_secret_value("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
     assert not contains_secret_value("a harmless title")
+
+
+def test_every_log_line_is_redacted_whoever_wrote_it():
+    import logging
+
+    from autopack_site.logging import JSONFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "some.library",
+            "levelname": "INFO",
+            "msg": "GET https://api.example.com/?key=1 Authorization: Bearer abcdefghijklmnopqrstu",
+            "headers": {"X-Api-Key": "k-123456"},
+        }
+    )
+    line = JSONFormatter().format(record)
+    assert "abcdefghijklmnopqrstu" not in line
+    assert "k-123456" not in line

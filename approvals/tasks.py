@@ -1,0 +1,19 @@
+"""django-q2 entry points for approvals."""
+
+from approvals.notifications import notification_send, notifications_due
+from approvals.services import approvals_expire
+
+
+def notification_deliver(delivery_id: int) -> str:
+    return notification_send(delivery_id)
+
+
+def notifications_retry_due() -> int:
+    due = notifications_due()
+    for delivery_id in due:
+        notification_send(delivery_id)
+    return len(due)
+
+
+def approvals_expire_due() -> int:
+    return approvals_expire()
