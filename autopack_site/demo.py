@@ -5,15 +5,30 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
+from django.utils import timezone
 
 from autopack_site.models import AgentKey, Project, Role, Scope
 from autopack_site.services import agent_key_create, agent_key_revoke, membership_grant
+from ledger.models import ProviderCredential
 from policies.models import GovernancePolicy
 from policies.services import policy_apply_template
 from runs.models import Patch, Run
 from runs.services import PhaseSpec, patch_submit, phase_claim_next, run_create
 
 DEMO_PROJECT = "demo"
+FAKE_PROVIDER_PORT = 8765
+# Demo secrets for the loopback fake provider only; `manage.py up` puts them in the environment
+# of the server and the worker. Real secrets are never in code or in the database.
+DEMO_SECRETS = {
+    "AUTOPACK_DEMO_WEBHOOK_SECRET": "demo-webhook-signing-secret",
+    "AUTOPACK_DEMO_SHOPIFY_TOKEN": "demo-shopify-token",
+    "AUTOPACK_DEMO_ALPACA_KEY": "DEMOKEY:demo-alpaca-secret",
+}
+DEMO_CREDENTIALS = [
+    ("webhook", [], "AUTOPACK_DEMO_WEBHOOK_SECRET"),
+    ("shopify", ["write_products"], "AUTOPACK_DEMO_SHOPIFY_TOKEN"),
+    ("alpaca", ["trading"], "AUTOPACK_DEMO_ALPACA_KEY"),
+]
 OPERATOR_USERNAME = "operator"
 OPERATORS_GROUP = "Autopack operators"
 AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
@@ -94,6 +109,20 @@ def demo_seed() -> DemoCredentials:
             created_by_key=key,
         )
         phase_claim_next(run=run, claimed_by_key=key, lease_seconds=3600)
+    for provider, scopes, secret_ref in DEMO_CREDENTIALS:
+        ProviderCredential.objects.get_or_create(
+            project=project,
+            provider=provider,
+            environment="sandbox",
+            active=True,
+            defaults={
+                "name": f"demo-{provider}",
+                "scopes": scopes,
+                "allowed_actions": ["*"],
+                "secret_ref": secret_ref,
+                "rotated_at": timezone.now(),
+            },
+        )
     run = Run.objects.get(project=project, family="demo-build", run_id="first-run")
     if not Patch.objects.filter(run=run).exists():
         patch_submit(

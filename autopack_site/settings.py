@@ -4,6 +4,7 @@ AUTOPACK_ENV=development (default) runs on an SQLite file under var/ with DEBUG 
 AUTOPACK_ENV=production refuses to start without SECRET_KEY and ALLOWED_HOSTS, or with DEBUG on.
 """
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "autopack_site.middleware.RequestIDMiddleware",
     "autopack_site.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # serves the admin's and Swagger UI's static files from gunicorn (no CDN, no extra server)
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,6 +125,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+WHITENOISE_USE_FINDERS = not PRODUCTION  # development serves app static files without collectstatic
+with contextlib.suppress(OSError):  # WhiteNoise warns about a missing root; read-only is fine
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # --- API --------------------------------------------------------------------------------------
 AUTOPACK_MAX_BODY_BYTES = env_int("AUTOPACK_MAX_BODY_BYTES", 1_048_576)
@@ -210,8 +224,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
     if env_bool("TRUST_X_FORWARDED_PROTO", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

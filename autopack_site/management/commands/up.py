@@ -1,5 +1,7 @@
-"""Start everything for a local try-out: migrate, demo data, a django-q2 worker and the server."""
+"""Start everything for a local try-out: migrate, demo data, the fake provider on loopback, a
+django-q2 worker, the server, and the example agent once (its action waits in the inbox)."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -8,8 +10,11 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_q.tasks import async_task
 
-from autopack_site.demo import demo_seed
+from autopack_site.demo import DEMO_SECRETS, FAKE_PROVIDER_PORT, demo_seed
+
+PROVIDERS = ("webhook", "youtube", "etsy", "shopify", "alpaca")
 
 
 class Command(BaseCommand):
@@ -19,23 +24,55 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+        parser.add_argument(
+            "--no-agent", action="store_true", help="do not start the example agent"
+        )
 
-    def handle(self, *args, host, port, no_demo, **options):
+    def handle(self, *args, host, port, no_demo, no_agent, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         credentials = None if no_demo else demo_seed()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        fake = f"http://127.0.0.1:{FAKE_PROVIDER_PORT}"
+        env = {
+            **os.environ,
+            **DEMO_SECRETS,
+            **{f"AUTOPACK_PROVIDER_URL_{name.upper()}": fake for name in PROVIDERS},
+        }
+        # the first heartbeat right away, so health shows the worker within seconds
+        async_task("autopack_site.tasks.worker_heartbeat")
         children = [
-            subprocess.Popen([*manage, "qcluster"]),
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),
+            subprocess.Popen([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
+            subprocess.Popen([*manage, "qcluster"], env=env),
+            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
         ]
         base = f"http://{host}:{port}"
+        if credentials and not no_agent:
+            time.sleep(2)  # let the server bind before the agent's first request
+            agent = settings.BASE_DIR / "docs" / "example_agent.py"
+            children.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(agent),
+                        "--base-url",
+                        base,
+                        "--key",
+                        credentials.agent_key,
+                        "--hook-url",
+                        f"{fake}/webhook/example-agent",
+                    ],
+                    env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
+                    cwd=settings.BASE_DIR,
+                )
+            )
         banner = [
             "",
             "Autopack is up.",
             f"  admin:    {base}/admin/",
             f"  API docs: {base}/api/docs/",
             f"  health:   {base}/api/v1/health",
+            f"  fake provider (loopback): {fake}/_state",
         ]
         if credentials:
             banner += [
@@ -56,7 +93,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            while not stopping and all(child.poll() is None for child in children):
+            services = children[:3]  # the example agent may finish on its own
+            while not stopping and all(child.poll() is None for child in services):
                 time.sleep(0.5)
         finally:
             for child in children:

@@ -1,0 +1,31 @@
+# Autopack: one image for the web server and the worker.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    AUTOPACK_VAR_DIR=/app/var
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 autopack
+
+COPY pyproject.toml README.md ./
+COPY autopack_site ./autopack_site
+COPY runs ./runs
+COPY policies ./policies
+COPY approvals ./approvals
+COPY ledger ./ledger
+COPY trading ./trading
+COPY autopack_client ./autopack_client
+COPY manage.py ./
+RUN pip install . \
+ && mkdir -p /app/var \
+ && AUTOPACK_ENV=production SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build \
+    DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v0 \
+ && chown -R autopack /app/var
+
+USER autopack
+EXPOSE 8000
+# gthread workers: long-polling clients (?wait=N) must not starve other requests.
+CMD ["gunicorn", "autopack_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]
