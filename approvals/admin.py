@@ -20,6 +20,7 @@ from approvals.models import (
 )
 from approvals.selectors import APPROVER_ROLES
 from approvals.services import approval_decide
+from autopack_site.admin_tools import ReadOnlyInline
 from autopack_site.errors import DomainError
 from autopack_site.paginators import CappedCountPaginator
 from autopack_site.selectors import projects_for_user
@@ -82,18 +83,10 @@ def risk_bar(score: float) -> str:
     )
 
 
-class DecisionInline(admin.TabularInline):
+class DecisionInline(ReadOnlyInline):
     model = ApprovalDecision
-    extra = 0
-    can_delete = False
     fields = ["created_at", "approver", "verdict", "reason_code", "reason", "payload_hash_seen"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class EventInline(DecisionInline):

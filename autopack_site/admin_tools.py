@@ -11,6 +11,20 @@ from autopack_site.errors import DomainError
 from autopack_site.selectors import projects_for_user
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """History shown inline: never added, changed or deleted from the admin."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ProjectScopedAdminMixin:
     """Staff see rows of the projects they belong to; superusers see everything."""
 

@@ -4,7 +4,7 @@ operator records an outcome or authorises a retry (with a reason); credentials w
 from django.contrib import admin
 from django.utils.html import format_html
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin, confirmed_action
+from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline, confirmed_action
 from ledger import services
 from ledger.models import ActionEvent, ActionStatus, ExternalAction, ProviderCredential
 
@@ -29,18 +29,10 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset.filter(status=status) if status else queryset
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInline):
     model = ActionEvent
-    extra = 0
-    can_delete = False
     fields = ["created_at", "from_status", "to_status", "actor", "detail"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def _succeeded(action, user, reason):

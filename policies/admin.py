@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin
+from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline
 from autopack_site.errors import DomainError
 from autopack_site.models import Role
 from autopack_site.selectors import user_has_role
@@ -18,7 +18,7 @@ from policies.engine import InvalidPatternError, validate_patterns
 from policies.models import ActionRule, DecisionLog, GovernancePolicy, PathRule, PolicyRevision
 from policies.preview import PREVIEW_DEFAULT_LIMIT, policy_preview
 from policies.services import policy_record_revision, policy_save_snapshot, policy_validate_snapshot
-from policies.snapshots import snapshot_of
+from policies.snapshots import SETTING_FIELDS, snapshot_of
 
 
 class PathRuleFormSet(forms.BaseInlineFormSet):
@@ -58,18 +58,10 @@ class ActionRuleInline(admin.TabularInline):
     ]
 
 
-class RevisionInline(admin.TabularInline):
+class RevisionInline(ReadOnlyInline):
     model = PolicyRevision
-    extra = 0
-    can_delete = False
     fields = ["version", "created_at", "editor", "reason", "changes"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="what changed")
     def changes(self, revision: PolicyRevision) -> str:
@@ -95,17 +87,7 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = GovernancePolicy
-        fields = [
-            "project",
-            "safety_profile",
-            "case_insensitive_paths",
-            "max_auto_approve_lines",
-            "max_auto_approve_risk",
-            "first_run_requires_approval",
-            "required_approvals",
-            "pending_window_hours",
-            "validity_window_hours",
-        ]
+        fields = ["project", *SETTING_FIELDS]
 
 
 @admin.register(GovernancePolicy)

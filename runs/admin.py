@@ -2,21 +2,9 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin, confirmed_action
+from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline, confirmed_action
 from runs import selectors, services
 from runs.models import Attempt, Phase, Run, RunEvent, RunStatus
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class PhaseInline(ReadOnlyInline):
