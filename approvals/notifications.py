@@ -28,6 +28,7 @@ from approvals.models import (
     NotificationStatus,
 )
 from autopack_site.models import ProjectMembership, Role
+from autopack_site.outbound import check_outbound_url
 from autopack_site.redaction import redact_text
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def _send_webhook(delivery: NotificationDelivery) -> None:
             settings.AUTOPACK_WEBHOOK_SECRET, int(time.time()), body
         ),
     }
+    check_outbound_url(request.callback_url, resolve=True)
     with _client() as client:
         response = client.post(request.callback_url, content=body, headers=headers)
     if response.status_code >= 300:

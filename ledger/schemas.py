@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autopack_site.outbound import check_outbound_url
 
 
 class StrictIn(BaseModel):
@@ -19,6 +21,13 @@ class ActionIn(StrictIn):
     phase: str | None = Field(default=None, max_length=100)
     callback_url: str = Field(default="", max_length=1000, pattern=r"^(https?://\S+)?$")
     mode: Literal["platform", "agent"] = "platform"
+
+    @field_validator("callback_url")
+    @classmethod
+    def _public_callback(cls, url: str) -> str:
+        if url:
+            check_outbound_url(url)
+        return url
 
 
 class ActionQuery(BaseModel):

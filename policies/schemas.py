@@ -4,7 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autopack_site.outbound import check_outbound_url
 
 EffectName = Literal["allow", "require_approval", "deny"]
 
@@ -89,6 +91,13 @@ class PatchSubmitIn(StrictIn):
     phase: str | None = Field(default=None, max_length=100)
     title: str = Field(default="", max_length=300)
     callback_url: str = Field(default="", max_length=1000)
+
+    @field_validator("callback_url")
+    @classmethod
+    def _public_callback(cls, url: str) -> str:
+        if url:
+            check_outbound_url(url)
+        return url
 
 
 class PatchOut(BaseModel):

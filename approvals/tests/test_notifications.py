@@ -40,7 +40,8 @@ class Sink(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def sink():
+def sink(monkeypatch):
+    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the sink is on loopback
     handler = type("S", (Sink,), {"received": [], "status": 200})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

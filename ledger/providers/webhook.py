@@ -8,8 +8,9 @@ import json
 import time
 from typing import Any
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, field_validator
 
+from autopack_site.outbound import check_outbound_url
 from ledger.providers.base import (
     ActionPayload,
     LookupResult,
@@ -24,6 +25,12 @@ class WebhookSend(ActionPayload):
     url: HttpUrl
     event: str = Field(min_length=1, max_length=100)
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _public(cls, url: HttpUrl) -> HttpUrl:
+        check_outbound_url(str(url))  # UnsafeURL is a ValueError: a 422 with the field path
+        return url
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -74,6 +81,7 @@ class WebhookAdapter(ProviderAdapter):
     def execute(self, action, payload, *, reference, ctx):
         from ledger.providers.base import ExecutionResult
 
+        check_outbound_url(str(payload.url), resolve=True)  # DNS may have changed since
         prepared = self.prepare(action, payload, reference=reference, ctx=ctx)
         raw = self._body(payload, reference)
         prepared.body = None

@@ -61,6 +61,7 @@ def fake_provider(monkeypatch):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", "5")
+    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the fake is on loopback
     try:
         yield server
     finally:

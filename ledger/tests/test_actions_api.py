@@ -184,3 +184,18 @@ def test_export_streams_the_actions_of_a_run_or_a_time_range(actor, ledger_proje
     assert rows[0]["events"][0]["to"] in ("approved", "received")
     everything = json.loads(b"".join(actor.get("/api/v1/actions/export").streaming_content))
     assert len(everything) == 2
+
+
+def test_callback_urls_into_private_networks_are_refused(actor, monkeypatch):
+    monkeypatch.delenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND")
+    response = propose(
+        actor,
+        "cb-1",
+        "alpaca",
+        "orders.create",
+        order(),
+        callback_url="http://169.254.169.254/latest/meta-data/",
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"][0]["path"] == "callback_url"
+    assert not ExternalAction.objects.exists()

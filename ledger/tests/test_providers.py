@@ -50,7 +50,8 @@ PAYLOADS = {
 
 
 @pytest.fixture
-def fake():
+def fake(monkeypatch):
+    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the fake is on loopback
     server = FakeProviderServer().start()
     yield server
     server.stop()
@@ -158,3 +159,19 @@ def test_webhook_is_signed_over_the_exact_bytes(fake):
 def test_fake_provider_refuses_non_loopback_hosts():
     with pytest.raises(ValueError, match="loopback"):
         FakeProviderServer(host="0.0.0.0")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost:8000/admin/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]/x",
+        "ftp://example.com/x",
+    ],
+)
+def test_webhooks_to_private_networks_are_refused(url):
+    with pytest.raises(pydantic.ValidationError, match=r"private|http"):
+        get_adapter("webhook").validate("send", {"url": url, "event": "e"})

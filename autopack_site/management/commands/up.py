@@ -37,6 +37,7 @@ class Command(BaseCommand):
         env = {
             **os.environ,
             **DEMO_SECRETS,
+            "AUTOPACK_ALLOW_PRIVATE_OUTBOUND": "1",  # the demo's fake provider is on loopback
             **{f"AUTOPACK_PROVIDER_URL_{name.upper()}": fake for name in PROVIDERS},
         }
         # the first heartbeat right away, so health shows the worker within seconds
