@@ -38,12 +38,15 @@ def move(
     for name, value in fields.items():
         setattr(action, name, value)
     action.status = to_status
+    changed = {*fields, "status", "updated_at"}
     if to_status in FINAL:
         action.finished_at = timezone.now()
         action.lease_expires_at = None
+        changed |= {"finished_at", "lease_expires_at"}
     if on_record is not None:
-        on_record(action)  # e.g. store the API answer in the same UPDATE
-    action.save()
+        on_record(action)  # stores the API answer in the same UPDATE
+        changed.add("response_body")
+    action.save(update_fields=sorted(changed))
     ActionEvent.objects.create(
         action=action,
         from_status=from_status,

@@ -122,9 +122,11 @@ def action_propose(
     *, project: Project, key: AgentKey, idempotency_key: str, proposal: Proposal
 ) -> ProposalResult:
     request_hash = proposal.request_hash()
-    existing = ExternalAction.objects.filter(
-        project=project, idempotency_key=idempotency_key
-    ).first()
+    existing = (
+        ExternalAction.objects.filter(project=project, idempotency_key=idempotency_key)
+        .only("pk", "request_hash", "status", "response_body")
+        .first()
+    )
     if existing is not None:
         # The fast path for replays: the stored request was validated when it was first made,
         # and any other request under this key is refused by its hash.
