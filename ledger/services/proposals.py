@@ -213,7 +213,16 @@ def _process(
     outcome = decision["outcome"]
     actor = f"agent:{key.name}"
     with transaction.atomic():
-        locked = locked_action(action.pk)
+        # Lock and re-check without reloading the row we just inserted: only the stale-request
+        # sweep could have moved it (after AUTOPACK_ACTION_STALE_RECEIVED_SECONDS).
+        still_ours = (
+            ExternalAction.objects.select_for_update()
+            .filter(pk=action.pk, status=ActionStatus.RECEIVED)
+            .values_list("pk", flat=True)
+        )
+        if not still_ours:
+            return locked_action(action.pk)  # the sweep failed it; answer what it recorded
+        locked = action
         common = {
             "decision": decision,
             "rendered_request": rendered_request,
