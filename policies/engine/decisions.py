@@ -113,22 +113,24 @@ def _decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
     strict_destructive = policy.spec.safety_profile is SafetyProfile.STRICT and any(
         word in request.action.lower() for word in DESTRUCTIVE_WORDS
     )
-    for rule, base in policy.rules_for(request.provider, request.action):
+    for rule, entry, reason in policy.rules_for(request.provider, request.action):
         if rule.expires_at is not None and now is not None and rule.expires_at <= now:
             continue
-        effect = base["effect"]
-        entry = base.copy()
-        if effect == "allow":
+        effect = entry["effective"]
+        if reason is not None:
+            reasons.append(reason)
+        else:
             unmet = _unmet_conditions(rule, request) if rule.has_conditions else None
             if unmet:
                 effect = "require_approval"
-                entry["unmet_conditions"] = unmet
+                entry = {**entry, "effective": effect, "unmet_conditions": unmet}
                 reasons.append(
                     {"code": "condition_unmet", "rule": rule.rule_id, "message": "; ".join(unmet)}
                 )
                 hint = hint or f"Satisfy {rule.rule_id}: {'; '.join(unmet)}."
             elif strict_destructive:
                 effect = "require_approval"
+                entry = {**entry, "effective": effect}
                 reasons.append(
                     {
                         "code": "strict_destructive",
@@ -136,15 +138,6 @@ def _decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
                         "message": "The strict profile sends destructive actions to a human.",
                     }
                 )
-        else:
-            reasons.append(
-                {
-                    "code": f"rule_{effect}",
-                    "rule": rule.rule_id,
-                    "message": rule.description or f"{rule.rule_id} says {effect}.",
-                }
-            )
-        entry["effective"] = effect
         matched.append(entry)
         rank = _SEVERITY[effect]
         if rank > worst:

@@ -94,7 +94,7 @@ class CompiledPolicy:
     auto_approvable: CompiledPathRules
     # (provider regex, action regex, rule), highest priority first
     _rules: tuple[tuple[re.Pattern[str], re.Pattern[str], ActionRule], ...] = ()
-    _matches: dict[tuple[str, str], tuple[tuple[ActionRule, dict], ...]] = field(
+    _matches: dict[tuple[str, str], tuple[tuple[ActionRule, dict, dict | None], ...]] = field(
         default_factory=dict
     )
 
@@ -102,15 +102,18 @@ class CompiledPolicy:
     def version(self) -> int:
         return self.spec.version
 
-    def rules_for(self, provider: str, action: str) -> tuple[tuple[ActionRule, dict], ...]:
+    def rules_for(
+        self, provider: str, action: str
+    ) -> tuple[tuple[ActionRule, dict, dict | None], ...]:
         """Rules whose globs match, memoised per (provider, action): glob matching is done
         once per pair and policy version, so a decision costs a dict lookup plus conditions.
-        Each rule comes with its explanation entry, built once (copy it before changing it)."""
+        Each rule comes with its explanation entry and (for deny / require_approval) its reason,
+        built once and shared: copy them before changing them."""
         key = (provider, action)
         found = self._matches.get(key)
         if found is None:
             found = tuple(
-                (rule, rule.as_dict())
+                (rule, *_explained(rule))
                 for provider_re, action_re, rule in self._rules
                 if provider_re.match(provider) and action_re.match(action)
             )
@@ -118,6 +121,18 @@ class CompiledPolicy:
                 self._matches.clear()
             self._matches[key] = found
         return found
+
+
+def _explained(rule: ActionRule) -> tuple[dict, dict | None]:
+    entry = {**rule.as_dict(), "effective": str(rule.effect)}
+    if rule.effect is Effect.ALLOW:
+        return entry, None
+    reason = {
+        "code": f"rule_{rule.effect}",
+        "rule": rule.rule_id,
+        "message": rule.description or f"{rule.rule_id} says {rule.effect}.",
+    }
+    return entry, reason
 
 
 def _glob_regex(glob: str) -> re.Pattern[str]:
