@@ -193,15 +193,6 @@ def _process(
             status=ActionStatus.DRY_RUN,
         ).exists()
     )
-    decision = action_decide(
-        policy=policy,
-        project=project,
-        provider=action.provider,
-        action=action.action,
-        amount=_amount(model),
-        dry_run_done=dry_run_done or proposal.dry_run,
-        requester=f"agent:{key.name}",
-    ).to_dict()
     rendered = adapter.dry_run(
         action.action,
         model,
@@ -210,7 +201,6 @@ def _process(
     )
     rendered_request = rendered.request.model_dump(mode="json")
     side_effects = [effect.model_dump(mode="json") for effect in rendered.side_effects]
-    outcome = decision["outcome"]
     actor = f"agent:{key.name}"
     with transaction.atomic():
         # Lock and re-check without reloading the row we just inserted: only the stale-request
@@ -222,6 +212,17 @@ def _process(
         )
         if not still_ours:
             return locked_action(action.pk)  # the sweep failed it; answer what it recorded
+        # Decided here so that the decision log row commits with the state it explains.
+        decision = action_decide(
+            policy=policy,
+            project=project,
+            provider=action.provider,
+            action=action.action,
+            amount=_amount(model),
+            dry_run_done=dry_run_done or proposal.dry_run,
+            requester=actor,
+        ).to_dict()
+        outcome = decision["outcome"]
         locked = action
         common = {
             "decision": decision,
