@@ -11,6 +11,7 @@ from django.utils import timezone
 from autopack_site.errors import Conflict, NotFound, Unprocessable
 from autopack_site.keys import key_matches, mint_key, split_prefix
 from autopack_site.models import AgentKey, Project, ProjectMembership, Role, Scope
+from autopack_site.selectors import agent_key_by_prefix
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 
@@ -98,7 +99,7 @@ def agent_key_authenticate(*, plaintext: str) -> AgentKey:
     prefix = split_prefix(plaintext)
     if prefix is None:
         raise NotFound("Malformed agent key.")
-    key = AgentKey.objects.select_related("project").filter(prefix=prefix).first()
+    key = agent_key_by_prefix(prefix=prefix)
     if key is None or not key_matches(plaintext, key.key_hash):
         raise NotFound("Unknown agent key.")
     if key.revoked_at is not None:

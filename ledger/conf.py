@@ -33,7 +33,7 @@ class LedgerSettings:
     max_attempts: int
     inline_retry_max_seconds: int
     environment: str
-    stale_received_seconds: int
+    idempotency_wait_ms: int
     reconcile_grace_seconds: int
 
     def rate_limit(self, provider: str) -> int:
@@ -52,6 +52,6 @@ def ledger_settings() -> LedgerSettings:
         max_attempts=env_int("AUTOPACK_ACTION_MAX_ATTEMPTS", 5),
         inline_retry_max_seconds=env_int("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", 30),
         environment=env_str("AUTOPACK_PROVIDER_ENVIRONMENT", "sandbox"),
-        stale_received_seconds=env_int("AUTOPACK_ACTION_STALE_RECEIVED_SECONDS", 60),
+        idempotency_wait_ms=env_int("AUTOPACK_IDEMPOTENCY_WAIT_MS", 2000),
         reconcile_grace_seconds=env_int("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", 10),
     )

@@ -4,12 +4,25 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from autopack_site.db.rows import RowReader, fetch_one
 from autopack_site.models import Project
 from ledger.models import ExternalAction, ProviderCredential
+
+_STORED_ANSWER = RowReader(ExternalAction, "a", ("request_hash", "status", "response_body"))
 
 
 def action_get(*, project: Project, pk: int) -> ExternalAction | None:
     return ExternalAction.objects.filter(project=project, pk=pk).select_related("phase").first()
+
+
+def action_by_idempotency_key(*, project_id: int, key: str) -> ExternalAction | None:
+    """What a replay needs (request hash, status, stored answer): one indexed read."""
+    row = fetch_one(
+        f"SELECT {_STORED_ANSWER.columns} FROM {_STORED_ANSWER.table} "
+        "WHERE a.project_id = %s AND a.idempotency_key = %s",
+        [project_id, key],
+    )
+    return None if row is None else _STORED_ANSWER.load(row)
 
 
 def actions_for_export(

@@ -11,6 +11,7 @@ import socket
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,13 +38,22 @@ def worker_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
+def _enqueue(task: str, action_id: int) -> None:
+    """With the ORM broker the task row commits with the state that needs it (a rollback takes
+    both); another broker (Redis) hears of it only after the commit. Either way a lost task is
+    caught by the sweep, which re-queues approved actions that are due."""
+    if "orm" in settings.Q_CLUSTER:
+        async_task(task, action_id)
+    else:
+        transaction.on_commit(lambda: async_task(task, action_id))
+
+
 def schedule_execution(action_id: int) -> None:
-    """After commit: queue the execution task (nothing leaves if the transaction rolls back)."""
-    transaction.on_commit(lambda: async_task("ledger.tasks.action_execute", action_id))
+    _enqueue("ledger.tasks.action_execute", action_id)
 
 
 def schedule_reconcile(action_id: int) -> None:
-    transaction.on_commit(lambda: async_task("ledger.tasks.action_reconcile", action_id))
+    _enqueue("ledger.tasks.action_reconcile", action_id)
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -305,9 +315,7 @@ def actions_sweep_leases(*, now=None) -> int:
 
 
 def actions_dispatch_due(*, now=None) -> dict[str, int]:
-    """The schedule's sweep: leases, due retries, unknown outcomes, stale requests."""
-    from ledger.services.proposals import action_fail_stale_received
-
+    """The schedule's sweep: leases, due retries, unknown outcomes, lost approval signals."""
     now = now or timezone.now()
     swept = actions_sweep_leases(now=now)
     due = list(
@@ -325,8 +333,7 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
     for pk in unknown:
         async_task("ledger.tasks.action_reconcile", pk)
     _catch_up_with_approvals()
-    stale = action_fail_stale_received(older_than_seconds=ledger_settings().stale_received_seconds)
-    return {"swept": swept, "due": len(due), "unknown": len(unknown), "stale": stale}
+    return {"swept": swept, "due": len(due), "unknown": len(unknown)}
 
 
 def _catch_up_with_approvals() -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pydantic
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalKind
@@ -15,10 +15,12 @@ from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Unprocessable, pydantic_error_details
 from autopack_site.models import AgentKey, Project
 from autopack_site.redaction import credential_paths
+from ledger.conf import ledger_settings
 from ledger.models import ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderContext
 from ledger.providers.registry import get_adapter
-from ledger.services.common import locked_action, move
+from ledger.selectors import action_by_idempotency_key
+from ledger.services.common import move
 from policies.compiled import compiled_policy_for
 from policies.selectors import approval_settings_for
 from policies.services import action_decide
@@ -118,15 +120,19 @@ def _resolve_run(project: Project, proposal: Proposal) -> tuple[Run | None, Phas
     return run, phase
 
 
+class _KeyTaken(Exception):
+    """Another request committed this Idempotency-Key first."""
+
+
 def action_propose(
     *, project: Project, key: AgentKey, idempotency_key: str, proposal: Proposal
 ) -> ProposalResult:
+    """One transaction: the key, the decision, its log row, the first event, the stored answer and
+    (for platform mode) the execution task commit together or not at all. A concurrent request
+    with the same key waits for that commit (up to AUTOPACK_IDEMPOTENCY_WAIT_MS, then 409) and
+    replays it. Nothing here touches the network."""
     request_hash = proposal.request_hash()
-    existing = (
-        ExternalAction.objects.filter(project=project, idempotency_key=idempotency_key)
-        .only("pk", "request_hash", "status", "response_body")
-        .first()
-    )
+    existing = action_by_idempotency_key(project_id=project.pk, key=idempotency_key)
     if existing is not None:
         # The fast path for replays: the stored request was validated when it was first made,
         # and any other request under this key is refused by its hash.
@@ -136,9 +142,25 @@ def action_propose(
     payload_hash = sha256_of(
         {"provider": proposal.provider, "action": proposal.action, "payload": proposal.payload}
     )
+    policy = compiled_policy_for(project)
+    dry_run_done = any(rule.dry_run_required for rule in policy.spec.action_rules) and (
+        ExternalAction.objects.filter(
+            project=project,
+            payload_hash=payload_hash,
+            dry_run=True,
+            status=ActionStatus.DRY_RUN,
+        ).exists()
+    )
+    reference = f"ap-{secrets.token_hex(10)}"
+    rendered = adapter.dry_run(
+        proposal.action,
+        model,
+        reference=reference,
+        ctx=ProviderContext(base_url=_base_url(proposal.provider), secret=MASKED_SECRET),
+    )
     try:
         with transaction.atomic():
-            action = ExternalAction.objects.create(
+            action = _take_key(
                 project=project,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
@@ -152,15 +174,49 @@ def action_propose(
                 phase=phase,
                 callback_url=proposal.callback_url,
                 requested_by_key=key,
-                reference=f"ap-{secrets.token_hex(10)}",
+                reference=reference,
             )
-    except IntegrityError:  # a concurrent request with the same key won the insert
-        existing = ExternalAction.objects.get(project=project, idempotency_key=idempotency_key)
+            _decide(
+                action,
+                policy=policy,
+                amount=_amount(model),
+                dry_run_done=dry_run_done or proposal.dry_run,
+                rendered_request=rendered.request.model_dump(mode="json"),
+                side_effects=[effect.model_dump(mode="json") for effect in rendered.side_effects],
+                key=key,
+            )
+    except _KeyTaken:
+        existing = action_by_idempotency_key(project_id=project.pk, key=idempotency_key)
         return ProposalResult(_replay(existing, request_hash), replayed=True)
-    return ProposalResult(
-        _process(action, adapter=adapter, model=model, proposal=proposal, key=key),
-        replayed=False,
-    )
+    return ProposalResult(action, replayed=False)
+
+
+def _take_key(**fields: Any) -> ExternalAction:
+    """INSERT the row, status received. A concurrent holder of the key makes the unique index
+    wait for its commit; past the wait the request is still in progress (409)."""
+    if connection.vendor == "postgresql":
+        wait_ms = ledger_settings().idempotency_wait_ms
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+    try:
+        return ExternalAction.objects.create(**fields)
+    except IntegrityError:
+        raise _KeyTaken from None
+    except OperationalError as exc:
+        if not _is_lock_wait(exc):
+            raise
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            code="request_in_progress",
+            details={"retry_after": 1},
+        ) from None
+
+
+def _is_lock_wait(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+        return True
+    return "database is locked" in str(exc)  # SQLite's busy timeout
 
 
 def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
@@ -170,120 +226,91 @@ def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
             code="idempotency_key_reused",
             details={"action": existing.pk},
         )
-    if existing.status == ActionStatus.RECEIVED:
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            code="request_in_progress",
-            details={"retry_after": 1},
-        )
     return existing
 
 
-def _process(
-    action: ExternalAction, *, adapter, model, proposal: Proposal, key: AgentKey
-) -> ExternalAction:
-    """Decide and render outside any transaction, then record it all at once under the lock."""
+def _decide(
+    action: ExternalAction,
+    *,
+    policy,
+    amount,
+    dry_run_done: bool,
+    rendered_request: dict,
+    side_effects: list,
+    key: AgentKey,
+) -> None:
+    """Inside the proposing transaction, on the row it just inserted: decide, log, move."""
     project = action.project
-    policy = compiled_policy_for(project)
-    dry_run_done = any(rule.dry_run_required for rule in policy.spec.action_rules) and (
-        ExternalAction.objects.filter(
-            project=project,
-            payload_hash=action.payload_hash,
-            dry_run=True,
-            status=ActionStatus.DRY_RUN,
-        ).exists()
-    )
-    rendered = adapter.dry_run(
-        action.action,
-        model,
-        reference=action.reference,
-        ctx=ProviderContext(base_url=_base_url(action.provider), secret=MASKED_SECRET),
-    )
-    rendered_request = rendered.request.model_dump(mode="json")
-    side_effects = [effect.model_dump(mode="json") for effect in rendered.side_effects]
     actor = f"agent:{key.name}"
-    with transaction.atomic():
-        # Lock and re-check without reloading the row we just inserted: only the stale-request
-        # sweep could have moved it (after AUTOPACK_ACTION_STALE_RECEIVED_SECONDS).
-        still_ours = (
-            ExternalAction.objects.select_for_update()
-            .filter(pk=action.pk, status=ActionStatus.RECEIVED)
-            .values_list("pk", flat=True)
+    decision = action_decide(
+        policy=policy,
+        project=project,
+        provider=action.provider,
+        action=action.action,
+        amount=amount,
+        dry_run_done=dry_run_done,
+        requester=actor,
+    ).to_dict()
+    outcome = decision["outcome"]
+    common = {
+        "decision": decision,
+        "rendered_request": rendered_request,
+        "side_effects": side_effects,
+        "on_record": _store_answer,
+    }
+    if action.dry_run:
+        move(action, ActionStatus.DRY_RUN, actor=actor, detail={"outcome": outcome}, **common)
+    elif outcome == "deny":
+        move(
+            action,
+            ActionStatus.DENIED,
+            actor=actor,
+            detail={"reasons": decision["reasons"]},
+            **common,
         )
-        if not still_ours:
-            return locked_action(action.pk)  # the sweep failed it; answer what it recorded
-        # Decided here so that the decision log row commits with the state it explains.
-        decision = action_decide(
-            policy=policy,
+    elif outcome == "require_approval":
+        windows = approval_settings_for(project)
+        approval = approval_request_create(
             project=project,
-            provider=action.provider,
-            action=action.action,
-            amount=_amount(model),
-            dry_run_done=dry_run_done or proposal.dry_run,
-            requester=actor,
-        ).to_dict()
-        outcome = decision["outcome"]
-        locked = action
-        common = {
-            "decision": decision,
-            "rendered_request": rendered_request,
-            "side_effects": side_effects,
-            "on_record": _store_answer,
-        }
-        if proposal.dry_run:
-            move(locked, ActionStatus.DRY_RUN, actor=actor, detail={"outcome": outcome}, **common)
-        elif outcome == "deny":
-            move(
-                locked,
-                ActionStatus.DENIED,
-                actor=actor,
-                detail={"reasons": decision["reasons"]},
-                **common,
-            )
-        elif outcome == "require_approval":
-            windows = approval_settings_for(project)
-            approval = approval_request_create(
-                project=project,
-                kind=ApprovalKind.ACTION,
-                target_ref=f"action:{locked.pk}",
-                title=f"{locked.provider} {locked.action}",
-                summary=decision.get("hint", ""),
-                payload=approved_payload(locked),
-                risk_score=decision["risk"]["score"],
-                risk_factors=decision["risk"]["factors"],
-                explanation={
-                    **decision,
-                    "rendered_request": rendered_request,
-                    "side_effects": side_effects,
-                },
-                requested_by_key=key,
-                callback_url=locked.callback_url,
-                required_approvals=windows.required_approvals,
-                pending_window=timedelta(hours=windows.pending_window_hours),
-                validity_window=timedelta(hours=windows.validity_window_hours),
-            )
-            move(
-                locked,
-                ActionStatus.PENDING_APPROVAL,
-                actor=actor,
-                detail={"approval": approval.pk},
-                approval=approval,
-                **common,
-            )
-        else:
-            move(
-                locked,
-                ActionStatus.APPROVED,
-                actor=actor,
-                detail={"by": "policy"},
-                next_attempt_at=timezone.now(),
-                **common,
-            )
-            if locked.mode == ActionMode.PLATFORM:
-                from ledger.services.execution import schedule_execution
+            kind=ApprovalKind.ACTION,
+            target_ref=f"action:{action.pk}",
+            title=f"{action.provider} {action.action}",
+            summary=decision.get("hint", ""),
+            payload=approved_payload(action),
+            risk_score=decision["risk"]["score"],
+            risk_factors=decision["risk"]["factors"],
+            explanation={
+                **decision,
+                "rendered_request": rendered_request,
+                "side_effects": side_effects,
+            },
+            requested_by_key=key,
+            callback_url=action.callback_url,
+            required_approvals=windows.required_approvals,
+            pending_window=timedelta(hours=windows.pending_window_hours),
+            validity_window=timedelta(hours=windows.validity_window_hours),
+        )
+        move(
+            action,
+            ActionStatus.PENDING_APPROVAL,
+            actor=actor,
+            detail={"approval": approval.pk},
+            approval=approval,
+            **common,
+        )
+    else:
+        move(
+            action,
+            ActionStatus.APPROVED,
+            actor=actor,
+            detail={"by": "policy"},
+            next_attempt_at=timezone.now(),
+            **common,
+        )
+        if action.mode == ActionMode.PLATFORM:
+            from ledger.services.execution import schedule_execution
 
-                schedule_execution(locked.pk)
-    return locked
+            schedule_execution(action.pk)
 
 
 def _store_answer(action: ExternalAction) -> None:
@@ -305,31 +332,6 @@ def _amount(model) -> Any:
 
 
 def _base_url(provider: str) -> str:
-    from ledger.conf import ledger_settings
     from ledger.providers.registry import default_base_url
 
     return ledger_settings().base_url(provider) or default_base_url(provider)
-
-
-def action_fail_stale_received(*, older_than_seconds: int) -> int:
-    """A request that died between claiming its key and recording its decision is failed
-    explicitly, so its key answers (as failed) instead of 409 for ever."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = ExternalAction.objects.filter(status=ActionStatus.RECEIVED, created_at__lt=cutoff)
-    count = 0
-    for pk in list(stale.values_list("pk", flat=True)[:100]):
-        with transaction.atomic():
-            action = locked_action(pk)
-            if action.status != ActionStatus.RECEIVED:
-                continue
-            move(
-                action,
-                ActionStatus.FAILED,
-                actor="system",
-                detail={"reason": "stale_received"},
-                error="The request died before its decision was recorded; propose it again "
-                "with a new Idempotency-Key.",
-                on_record=_store_answer,
-            )
-            count += 1
-    return count

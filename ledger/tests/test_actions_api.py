@@ -7,7 +7,7 @@ import pytest
 from approvals.models import ApprovalRequest
 from autopack_site.canonical import sha256_of
 from conftest import agent_client
-from ledger.models import ActionStatus, ExternalAction
+from ledger.models import ExternalAction
 from ledger.tests.conftest import CANARIES, order, product, propose
 from tests.factories import make_key
 
@@ -44,15 +44,6 @@ def test_same_key_with_another_payload_is_422(actor):
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     assert ExternalAction.objects.count() == 1
-
-
-def test_same_key_in_progress_is_409_with_retry_after(actor, ledger_project):
-    first = propose(actor, "k-3", "alpaca", "orders.create", order())
-    ExternalAction.objects.filter(pk=first.json()["id"]).update(status=ActionStatus.RECEIVED)
-    busy = propose(actor, "k-3", "alpaca", "orders.create", order())
-    assert busy.status_code == 409
-    assert busy.json()["error"]["code"] == "request_in_progress"
-    assert busy.headers["Retry-After"] == "1"
 
 
 def test_keys_are_per_project(actor, ledger_project, other_project):

@@ -4,7 +4,10 @@ view doing one INSERT) measured in the same run. Printed, never asserted.
     .venv/bin/python tests/perf/bench_actions.py [--seconds 10] [--connections 16]
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres); uses a scratch database autopack_bench.
-Load comes from another process (asyncio + httpx, N keep-alive connections).
+Load comes from another process: wrk (Debian package `wrk`, one thread, N keep-alive
+connections, a Lua script giving every allow request its own Idempotency-Key) when it is
+installed, otherwise a Python asyncio + httpx loader (which saturates a core of its own and so
+caps the floor: its ratios read higher than wrk's). The loader used is printed.
 Target (PRODUCT.md): ≥ 0.6 of the floor's requests per second, p99 < 50 ms at 16 connections.
 """
 
@@ -12,9 +15,11 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +100,72 @@ async def load(path, headers_for, body_for, seconds, connections) -> dict:
         "p50": statistics.median(latencies),
         "p99": latencies[int(len(latencies) * 0.99) - 1],
         "codes": codes,
+    }
+
+
+WRK_SCRIPT = r"""
+local counter = 0
+local threads = {}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+if AUTH ~= "" then wrk.headers["Authorization"] = "Bearer " .. AUTH end
+function setup(thread) table.insert(threads, thread) end
+function request()
+  counter = counter + 1
+  local n = counter
+  if SCENARIO == "floor" then
+    return wrk.format(nil, PATH, nil, '{"n": ' .. n .. '}')
+  end
+  local key, price = "replayed-key", "100.00"
+  if SCENARIO == "allow" then
+    key = TAG .. "-" .. math.random(1, 1000000000) .. "-" .. n
+    price = (100 + n % 50) .. ".00"
+  end
+  wrk.headers["Idempotency-Key"] = key
+  return wrk.format(nil, PATH, nil, string.format(BODY, price))
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %f, "p50": %f, "p99": %f, "non_2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk_load(scenario: str, key: str, tag: str, seconds: float, connections: int) -> dict:
+    body = json.dumps(order(0)).replace("100.00", "%s")
+    path = "/bench/floor" if scenario == "floor" else "/api/v1/actions"
+    settings = (
+        f"SCENARIO = {json.dumps(scenario)}\nPATH = {json.dumps(path)}\n"
+        f"AUTH = {json.dumps(key if scenario != 'floor' else '')}\n"
+        f"TAG = {json.dumps(tag)}\nBODY = {json.dumps(body)}\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(settings + WRK_SCRIPT)
+    try:
+        out = sh(
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{PORT}",
+        )
+    finally:
+        os.unlink(script.name)
+    result = json.loads(out.strip().splitlines()[-1])
+    return {
+        "rps": result["requests"] / result["seconds"],
+        "p50": result["p50"],
+        "p99": result["p99"],
+        "codes": {
+            "2xx": result["requests"] - result["non_2xx"],
+            "other": result["non_2xx"],
+            "socket_errors": result["socket_errors"],
+        },
     }
 
 
@@ -183,7 +254,14 @@ def main() -> None:
         )
         assert warm.returncode == 0, warm.stderr
         results = {}
+        use_wrk = shutil.which("wrk") and not os.environ.get("BENCH_PYTHON_LOADER")
+        loader = "wrk" if use_wrk else "httpx"
         for scenario in ("floor", "allow", "replay"):
+            if loader == "wrk":
+                results[scenario] = wrk_load(
+                    scenario, key, f"t{int(time.time())}", args.seconds, args.connections
+                )
+                continue
             out = subprocess.run(
                 [
                     sys.executable,
@@ -207,7 +285,8 @@ def main() -> None:
             results[scenario] = json.loads(out)
         floor = results["floor"]["rps"]
         print(
-            f"gunicorn workers={workers}, connections={args.connections}, {args.seconds:.0f} s each"
+            f"gunicorn workers={workers}, connections={args.connections}, "
+            f"{args.seconds:.0f} s each, loader {loader}"
         )
         for scenario, r in results.items():
             print(
