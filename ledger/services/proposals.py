@@ -187,6 +187,8 @@ def action_propose(
             )
     except _KeyTaken:
         existing = action_by_idempotency_key(project_id=project.pk, key=idempotency_key)
+        if existing is None:  # not the key after all (a reference collision): worth a retry
+            raise _in_progress("The request collided with another; retry it.") from None
         return ProposalResult(_replay(existing, request_hash), replayed=True)
     return ProposalResult(action, replayed=False)
 
@@ -205,11 +207,14 @@ def _take_key(**fields: Any) -> ExternalAction:
     except OperationalError as exc:
         if not _is_lock_wait(exc):
             raise
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            code="request_in_progress",
-            details={"retry_after": 1},
+        raise _in_progress(
+            "A request with this Idempotency-Key is still being processed; retry shortly."
         ) from None
+
+
+def _in_progress(message: str) -> Conflict:
+    """409 with Retry-After: the API answers it, the client retries it."""
+    return Conflict(message, code="request_in_progress", details={"retry_after": 1})
 
 
 def _is_lock_wait(exc: OperationalError) -> bool:
