@@ -32,7 +32,6 @@ from ledger.serializers import action_out
 _KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 WAITING = frozenset(
     {
-        ActionStatus.RECEIVED,
         ActionStatus.PENDING_APPROVAL,
         ActionStatus.APPROVED,
         ActionStatus.EXECUTING,

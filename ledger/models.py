@@ -12,7 +12,7 @@ from runs.models import Phase, Run
 
 
 class ActionStatus(models.TextChoices):
-    RECEIVED = "received"  # the key is taken; the request is still being processed
+    RECEIVED = "received"  # inside the proposing transaction only; never committed as such
     DRY_RUN = "dry_run"  # rendered only; never executes
     DENIED = "denied"
     PENDING_APPROVAL = "pending_approval"

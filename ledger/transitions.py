@@ -7,7 +7,7 @@ that expires makes it `unknown`, and only a provider lookup ("absent") or an ope
 from ledger.models import ActionStatus as S
 
 ACTION_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.RECEIVED: frozenset({S.DRY_RUN, S.DENIED, S.PENDING_APPROVAL, S.APPROVED, S.FAILED}),
+    S.RECEIVED: frozenset({S.DRY_RUN, S.DENIED, S.PENDING_APPROVAL, S.APPROVED}),
     S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.HELD, S.EXPIRED, S.CANCELLED, S.FAILED}),
     S.HELD: frozenset({S.APPROVED, S.CANCELLED}),

@@ -46,7 +46,11 @@ class RowReader:
             for convert in converters:
                 value = convert(value, col, connection)
             converted.append(value)
-        return self.model.from_db(connection.alias, [f.attname for f in self.fields], converted)
+        return self.model.from_db(connection.alias, self._attnames, converted)
+
+    @cached_property
+    def _attnames(self) -> list[str]:
+        return [f.attname for f in self.fields]
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:

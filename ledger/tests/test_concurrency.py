@@ -74,9 +74,7 @@ def _hold_key_uncommitted(project, key_name, holding, release):
             )
             holding.set()
             release.wait(timeout=30)
-            raise RuntimeError("roll back: the holder never commits")
-    except RuntimeError:
-        pass
+            transaction.set_rollback(True)  # the holder never commits
     finally:
         connection.close()
 
