@@ -163,7 +163,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _log(
+def _log_row(
     *,
     project: Project,
     kind: str,
@@ -171,8 +171,8 @@ def _log(
     decision: dict[str, Any],
     duration_us: int,
     requester: str,
-) -> None:
-    DecisionLog.objects.create(
+) -> DecisionLog:
+    return DecisionLog(
         project=project,
         kind=kind,
         policy_version=decision["policy_version"],
@@ -187,7 +187,7 @@ def _log(
     )
 
 
-def action_decide(
+def action_decision(
     *,
     project: Project,
     provider: str,
@@ -197,11 +197,11 @@ def action_decide(
     publish_packet_approved: bool = False,
     provider_policy_fresh: bool | None = None,
     requester: str,
-    log: bool = True,
     policy: CompiledPolicy | None = None,
-) -> Decision:
+) -> tuple[Decision, DecisionLog]:
     """Decides one proposed action under the project's current policy (or ``policy``, already
-    looked up by the caller), and logs it."""
+    looked up by the caller). The log row comes back unsaved, for the caller to write with the
+    state it explains."""
     policy = policy or compiled_policy_for(project)
     request = ActionRequest(
         provider=provider,
@@ -215,17 +215,24 @@ def action_decide(
     started = time.perf_counter_ns()
     decision = decide_action(policy, request)
     duration_us = (time.perf_counter_ns() - started) // 1000
+    question = _plain(request)
+    question.pop("now", None)
+    log_row = _log_row(
+        project=project,
+        kind=DecisionKind.ACTION,
+        question=question,
+        decision=decision.to_dict(),
+        duration_us=duration_us,
+        requester=requester,
+    )
+    return decision, log_row
+
+
+def action_decide(*, log: bool = True, **question: Any) -> Decision:
+    """`action_decision`, logged (unless ``log`` is False)."""
+    decision, log_row = action_decision(**question)
     if log:
-        question = _plain(request)
-        question.pop("now", None)
-        _log(
-            project=project,
-            kind=DecisionKind.ACTION,
-            question=question,
-            decision=decision.to_dict(),
-            duration_us=duration_us,
-            requester=requester,
-        )
+        log_row.save()
     return decision
 
 
@@ -247,12 +254,12 @@ def patch_decide(
             "first_run": first_run,
             "files": [_plain(changed) for changed in patch.files],
         }
-        _log(
+        _log_row(
             project=project,
             kind=DecisionKind.PATCH,
             question=question,
             decision=decision.to_dict(),
             duration_us=duration_us,
             requester=requester,
-        )
+        ).save()
     return decision

@@ -1,10 +1,11 @@
 """Writes for the ledger."""
 
 from ledger.services.agent_mode import action_agent_claim, action_agent_result
+from ledger.services.common import approved_payload
 from ledger.services.credentials import credential_health, credential_hold, credential_refresh
 from ledger.services.execution import action_execute, actions_dispatch_due, actions_sweep_leases
 from ledger.services.follow import action_follow_approval
-from ledger.services.proposals import Proposal, ProposalResult, action_propose, approved_payload
+from ledger.services.proposals import Proposal, ProposalResult, action_propose
 from ledger.services.reconcile import (
     action_authorise_retry,
     action_cancel,

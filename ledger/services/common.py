@@ -11,6 +11,11 @@ from ledger.models import ActionEvent, ExternalAction
 from ledger.transitions import FINAL, allowed
 
 
+def approved_payload(action: ExternalAction) -> dict[str, Any]:
+    """What an approval binds to: provider, action and payload (hash = action.payload_hash)."""
+    return {"provider": action.provider, "action": action.action, "payload": action.payload}
+
+
 def locked_action(action_id: int) -> ExternalAction:
     action = ExternalAction.objects.select_for_update().filter(pk=action_id).first()
     if action is None:

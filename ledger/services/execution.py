@@ -11,7 +11,6 @@ import socket
 import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,14 +20,14 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_consume
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
+from autopack_site.queue import orm_broker_in_use
 from autopack_site.redaction import redact, redact_text
 from ledger.conf import ledger_settings
 from ledger.models import ActionEvent, ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
 from ledger.providers.registry import default_base_url, get_adapter
-from ledger.services.common import locked_action, move
+from ledger.services.common import approved_payload, locked_action, move
 from ledger.services.credentials import CredentialProblem, credential_check
-from ledger.services.proposals import approved_payload
 from ledger.services.ratelimit import rate_limit_take
 
 logger = logging.getLogger(__name__)
@@ -38,18 +37,21 @@ def worker_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
+EXECUTE_TASK = "ledger.tasks.action_execute"
+
+
 def _enqueue(task: str, action_id: int) -> None:
     """With the ORM broker the task row commits with the state that needs it (a rollback takes
     both); another broker (Redis) hears of it only after the commit. Either way a lost task is
     caught by the sweep, which re-queues approved actions that are due."""
-    if "orm" in settings.Q_CLUSTER:
+    if orm_broker_in_use():
         async_task(task, action_id)
     else:
         transaction.on_commit(lambda: async_task(task, action_id))
 
 
 def schedule_execution(action_id: int) -> None:
-    _enqueue("ledger.tasks.action_execute", action_id)
+    _enqueue(EXECUTE_TASK, action_id)
 
 
 def schedule_reconcile(action_id: int) -> None:
