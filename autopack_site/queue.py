@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.utils import timezone
-from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
@@ -26,6 +26,6 @@ def queued_task_row(func: str, *args) -> OrmQ:
     """The ORM broker's queue row for ``func(*args)``, unsaved: exactly what ``async_task`` would
     insert (signed package, list key, lock = now). Only with the ORM broker."""
     assert orm_broker_in_use(), "queue rows exist only with the ORM broker"
-    capture = _Capture(get_broker().list_key)
+    capture = _Capture(Conf.CLUSTER_NAME)  # what get_broker() would use, without its side trips
     async_task(func, *args, broker=capture)
     return OrmQ(key=capture.list_key, payload=capture.package, lock=timezone.now())

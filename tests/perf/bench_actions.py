@@ -1,7 +1,7 @@
 """POST /api/v1/actions under gunicorn on PostgreSQL, against the framework floor (a minimal DRF
 view doing one INSERT) measured in the same run. Printed, never asserted.
 
-    .venv/bin/python tests/perf/bench_actions.py [--seconds 10] [--connections 16]
+    .venv/bin/python tests/perf/bench_actions.py [--seconds 6] [--rounds 3] [--connections 16]
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres); uses a scratch database autopack_bench.
 Load comes from another process: wrk (Debian package `wrk`, one thread, N keep-alive
@@ -9,6 +9,8 @@ connections, a Lua script giving every allow request its own Idempotency-Key) wh
 installed, otherwise a Python asyncio + httpx loader (which saturates a core of its own and so
 caps the floor: its ratios read higher than wrk's). The loader used is printed.
 Target (PRODUCT.md): ≥ 0.6 of the floor's requests per second, p99 < 50 ms at 16 connections.
+The three scenarios run in turn, round after round; each ratio is taken against the floor of its
+own round and the medians are printed, because a shared VM's speed drifts by ±20 % within minutes.
 """
 
 import argparse
@@ -169,6 +171,32 @@ def wrk_load(scenario: str, key: str, tag: str, seconds: float, connections: int
     }
 
 
+def run_scenario(loader: str, scenario: str, key: str, tag: str, args) -> dict:
+    if loader == "wrk":
+        return wrk_load(scenario, key, tag, args.seconds, args.connections)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--scenario",
+            scenario,
+            "--key",
+            key,
+            "--seconds",
+            str(args.seconds),
+            "--connections",
+            str(args.connections),
+            "--tag",
+            tag,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
 def loader_main(args) -> None:
     """Runs in its own process: one scenario, prints JSON."""
     key = args.key
@@ -197,7 +225,8 @@ def loader_main(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--scenario")
     parser.add_argument("--key")
@@ -253,45 +282,36 @@ def main() -> None:
             text=True,
         )
         assert warm.returncode == 0, warm.stderr
-        results = {}
         use_wrk = shutil.which("wrk") and not os.environ.get("BENCH_PYTHON_LOADER")
         loader = "wrk" if use_wrk else "httpx"
-        for scenario in ("floor", "allow", "replay"):
-            if loader == "wrk":
-                results[scenario] = wrk_load(
-                    scenario, key, f"t{int(time.time())}", args.seconds, args.connections
+        rounds = []
+        for n in range(args.rounds):
+            results = {}
+            for scenario in ("floor", "allow", "replay"):
+                results[scenario] = run_scenario(
+                    loader, scenario, key, f"t{n}{int(time.time())}", args
                 )
-                continue
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--scenario",
-                    scenario,
-                    "--key",
-                    key,
-                    "--seconds",
-                    str(args.seconds),
-                    "--connections",
-                    str(args.connections),
-                    "--tag",
-                    f"t{int(time.time())}",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            results[scenario] = json.loads(out)
-        floor = results["floor"]["rps"]
+            rounds.append(results)
         print(
             f"gunicorn workers={workers}, connections={args.connections}, "
-            f"{args.seconds:.0f} s each, loader {loader}"
+            f"{args.seconds:.0f} s per scenario, {args.rounds} rounds, loader {loader}"
         )
-        for scenario, r in results.items():
+        for n, results in enumerate(rounds, 1):
+            floor = results["floor"]["rps"]
+            print(f" round {n}")
+            for scenario, r in results.items():
+                print(
+                    f"  {scenario:7s} {r['rps']:8.0f} req/s  ratio to floor "
+                    f"{r['rps'] / floor:5.2f}  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
+                    f"codes {r['codes']}"
+                )
+        print(" median over rounds (each ratio against its own round's floor)")
+        for scenario in ("floor", "allow", "replay"):
+            ratio = statistics.median(r[scenario]["rps"] / r["floor"]["rps"] for r in rounds)
+            rps = statistics.median(r[scenario]["rps"] for r in rounds)
+            p99 = statistics.median(r[scenario]["p99"] for r in rounds)
             print(
-                f"  {scenario:7s} {r['rps']:8.0f} req/s  ratio to floor {r['rps'] / floor:5.2f}  "
-                f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  codes {r['codes']}"
+                f"  {scenario:7s} {rps:8.0f} req/s  ratio to floor {ratio:5.2f}  p99 {p99:6.1f} ms"
             )
         print("  targets: allow and replay ≥ 0.60 of floor; p99 < 50 ms")
     finally:
