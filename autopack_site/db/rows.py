@@ -15,7 +15,8 @@ from contextlib import nullcontext
 from functools import cached_property
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import CharField, Field, TextField
 from django.db.models.expressions import Col
 
@@ -78,13 +79,13 @@ def _stored_fields(model: type[models.Model], with_pk: bool) -> list[Field]:
     return [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
 
 
-def _db_value(field: Field, obj: models.Model) -> Any:
+def _db_value(field: Field, obj: models.Model, db: BaseDatabaseWrapper) -> Any:
     value = getattr(obj, field.attname)
     if value is None and (
         getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
     ):
         value = field.pre_save(obj, add=True)  # sets the attribute too
-    return field.get_db_prep_save(value, connection)
+    return field.get_db_prep_save(value, db)
 
 
 def _column_type(field: Field) -> str:
@@ -142,8 +143,9 @@ def insert_together(
     sql, row_fields = _insert_together_sql(
         tuple((type(row), row.pk is not None) for row in rows), int(lock_timeout_ms)
     )
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy costs a lookup per use
     params = [
-        _db_value(f, row) for row, fields in zip(rows, row_fields, strict=True) for f in fields
+        _db_value(f, row, db) for row, fields in zip(rows, row_fields, strict=True) for f in fields
     ]
     # Inside a caller's transaction a savepoint keeps a failure (a lock timeout) from aborting it.
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
