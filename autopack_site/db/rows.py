@@ -132,7 +132,8 @@ def _insert_together_sql(
 def insert_together(
     first: models.Model, dependents: Sequence[models.Model], *, lock_timeout_ms: int
 ) -> bool:
-    """PostgreSQL, one statement (its own transaction, or a savepoint in the caller's): INSERT
+    """PostgreSQL, one round trip (SET LOCAL and one statement, run as one implicit transaction,
+    or in a savepoint of the caller's): INSERT
     ``first`` unless it clashes with a unique constraint, and the ``dependents`` only if it went in.
     A clash with a row another transaction has not committed yet waits for that commit, at most
     ``lock_timeout_ms`` (then OperationalError, sqlstate 55P03). True if ``first`` went in.
@@ -151,6 +152,5 @@ def insert_together(
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with savepoint, connection.cursor() as cursor:
         cursor.execute(sql, params)
-        while cursor.description is None and cursor.nextset():
-            pass
+        cursor.nextset()  # past the SET's empty result to the count
         return cursor.fetchone()[0] == 1
