@@ -168,7 +168,8 @@ def credential_refresh(
 
 def credential_hold(credential: ProviderCredential, *, reason: str) -> int:
     """Holds the credential and every queued action of its provider in its project."""
-    from ledger.services.common import locked_action, move
+    from ledger.services.common import locked_action
+    from ledger.transitions import ACTION
 
     ProviderCredential.objects.filter(pk=credential.pk).update(
         held_reason=reason, last_refresh_error=reason
@@ -181,7 +182,7 @@ def credential_hold(credential: ProviderCredential, *, reason: str) -> int:
         with transaction.atomic():
             action = locked_action(pk)
             if action.status == ActionStatus.APPROVED:
-                move(
+                ACTION.move(
                     action,
                     ActionStatus.HELD,
                     actor="system",

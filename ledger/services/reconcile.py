@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.selectors import APPROVER_ROLES
+from autopack_site.actors import actor_of_user
 from autopack_site.errors import Forbidden, Unprocessable
 from autopack_site.redaction import redact
 from autopack_site.selectors import user_has_role
@@ -16,9 +17,10 @@ from ledger.conf import ledger_settings
 from ledger.models import ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderError
 from ledger.providers.registry import get_adapter
-from ledger.services.common import locked_action, move
+from ledger.services.common import locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
 from ledger.services.execution import _context, _safe, schedule_execution
+from ledger.transitions import ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def action_reconcile(action_id: int) -> str:
         if locked.status != ActionStatus.UNKNOWN:
             return locked.status
         if found.state == "found":
-            move(
+            ACTION.move(
                 locked,
                 ActionStatus.SUCCEEDED,
                 actor="reconciler",
@@ -57,7 +59,7 @@ def action_reconcile(action_id: int) -> str:
         if found.state == "absent" and not _settled(locked):
             return ActionStatus.UNKNOWN  # a call still in flight could land; ask again later
         if found.state == "absent" and locked.attempts < ledger_settings().max_attempts:
-            move(
+            ACTION.move(
                 locked,
                 ActionStatus.APPROVED,
                 actor="reconciler",
@@ -97,7 +99,7 @@ def _needs_human(action_id: int, why: str) -> str:
         locked = locked_action(action_id)
         if locked.status != ActionStatus.UNKNOWN:
             return locked.status
-        move(
+        ACTION.move(
             locked,
             ActionStatus.NEEDS_RECONCILIATION,
             actor="reconciler",
@@ -112,7 +114,7 @@ def _operator(user: AbstractBaseUser, action: ExternalAction, reason: str) -> st
         raise Forbidden("Only an operator of this project can do that.", code="not_an_operator")
     if not reason.strip():
         raise Unprocessable("Give a reason; it is kept in the ledger.", code="reason_required")
-    return f"user:{user.get_username()}"
+    return actor_of_user(user)
 
 
 def action_record_outcome(
@@ -128,7 +130,7 @@ def action_record_outcome(
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
         to_status = ActionStatus.SUCCEEDED if succeeded else ActionStatus.FAILED
-        move(
+        ACTION.move(
             action,
             to_status,
             actor=actor,
@@ -150,7 +152,7 @@ def action_authorise_retry(
             raise Unprocessable(
                 "Only an action that needs reconciliation can be retried.", code="not_reconcilable"
             )
-        move(
+        ACTION.move(
             action,
             ActionStatus.APPROVED,
             actor=actor,
@@ -167,7 +169,7 @@ def action_release(*, action_id: int, user: AbstractBaseUser, reason: str) -> Ex
     with transaction.atomic():
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
-        move(
+        ACTION.move(
             action,
             ActionStatus.APPROVED,
             actor=actor,
@@ -184,5 +186,5 @@ def action_cancel(*, action_id: int, user: AbstractBaseUser, reason: str) -> Ext
     with transaction.atomic():
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
-        move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
+        ACTION.move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
     return action
