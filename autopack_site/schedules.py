@@ -10,6 +10,7 @@ SCHEDULES = [
     ("approvals-redeliver-lost", "approvals.tasks.approvals_redeliver", 1),
     ("approvals-notifications-retry", "approvals.tasks.notifications_retry_due", 1),
     ("ledger-dispatch-due", "ledger.tasks.actions_dispatch_due", 1),
+    ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
 ]
 
 

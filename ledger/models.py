@@ -29,6 +29,11 @@ class ActionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# ExternalAction.held_by: what holds a held action, so the right party lets it go.
+HELD_BY_GUARD = "guard"  # an action guard (ledger/guards.py); released when it lets go
+HELD_BY_CREDENTIAL = "credential"  # a credential problem; an operator releases it
+
+
 class ActionMode(models.TextChoices):
     PLATFORM = "platform"  # the worker calls the provider
     AGENT = "agent"  # the agent calls it, after claiming the action here
@@ -76,6 +81,7 @@ class ExternalAction(models.Model):
     provider_reference = models.CharField(max_length=255, blank=True)
     response_summary = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=1000, blank=True)
+    held_by = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -2,8 +2,8 @@
 
 An action that may have reached the provider never goes back to a retry on its own: a lease
 that expires makes it `unknown`, and only a provider lookup ("absent") or an operator makes it
-`approved` again. A proposal starts in its decided state (dry_run, denied, pending_approval or
-approved)."""
+`approved` again. A proposal starts in its decided state (dry_run, denied, pending_approval,
+approved, or held when a guard holds what the policy allowed)."""
 
 from autopack_site.state_machine import StateMachine
 from ledger.models import ActionEvent, ExternalAction
@@ -27,8 +27,8 @@ ACTION = StateMachine(
         S.EXPIRED: (),
         S.CANCELLED: (),
     },
-    initial={S.DRY_RUN, S.DENIED, S.PENDING_APPROVAL, S.APPROVED},
+    initial={S.DRY_RUN, S.DENIED, S.PENDING_APPROVAL, S.APPROVED, S.HELD},
     event_model=ActionEvent,
     event_owner=lambda action: {"action_id": action.pk},
-    reset_on_leave={S.EXECUTING: {"lease_expires_at": None}},
+    reset_on_leave={S.EXECUTING: {"lease_expires_at": None}, S.HELD: {"held_by": ""}},
 )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from autopack_site.redaction import redact_text
 from ledger.conf import REQUIRED_SCOPES, ROTATION_DAYS, ledger_settings
-from ledger.models import ActionStatus, ExternalAction, ProviderCredential
+from ledger.models import HELD_BY_CREDENTIAL, ActionStatus, ExternalAction, ProviderCredential
 
 logger = logging.getLogger(__name__)
 
@@ -186,8 +186,9 @@ def credential_hold(credential: ProviderCredential, *, reason: str) -> int:
                     action,
                     ActionStatus.HELD,
                     actor="system",
-                    detail={"reason": reason},
+                    reason=reason,
                     error=reason,
+                    held_by=HELD_BY_CREDENTIAL,
                 )
                 held += 1
     logger.warning(

@@ -20,14 +20,21 @@ from approvals.services import approval_consume
 from autopack_site.actors import SYSTEM
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
-from autopack_site.queue import orm_broker_in_use
 from autopack_site.redaction import redact, redact_text
 from ledger.conf import ledger_settings
-from ledger.models import ActionMode, ActionStatus, ExternalAction
+from ledger.guards import verdict_at_execution
+from ledger.models import (
+    HELD_BY_CREDENTIAL,
+    HELD_BY_GUARD,
+    ActionMode,
+    ActionStatus,
+    ExternalAction,
+)
 from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
 from ledger.providers.registry import default_base_url, get_adapter
 from ledger.services.common import approved_payload, locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
+from ledger.services.queueing import EXECUTE_TASK, schedule_reconcile
 from ledger.services.ratelimit import rate_limit_take
 from ledger.transitions import ACTION
 
@@ -36,27 +43,6 @@ logger = logging.getLogger(__name__)
 
 def worker_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
-
-
-EXECUTE_TASK = "ledger.tasks.action_execute"
-
-
-def _enqueue(task: str, action_id: int) -> None:
-    """With the ORM broker the task row commits with the state that needs it (a rollback takes
-    both); another broker (Redis) hears of it only after the commit. Either way a lost task is
-    caught by the sweep, which re-queues approved actions that are due."""
-    if orm_broker_in_use():
-        async_task(task, action_id)
-    else:
-        transaction.on_commit(lambda: async_task(task, action_id))
-
-
-def schedule_execution(action_id: int) -> None:
-    _enqueue(EXECUTE_TASK, action_id)
-
-
-def schedule_reconcile(action_id: int) -> None:
-    _enqueue("ledger.tasks.action_reconcile", action_id)
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -102,6 +88,21 @@ def _record_outcome(action_id: int, worker: str, to_status: str, *, detail: dict
         if to_status == ActionStatus.UNKNOWN:
             schedule_reconcile(action.pk)
         return True
+
+
+class GuardHold(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _check_guards(action: ExternalAction) -> None:
+    """What other apps registered in front of this action (ledger/guards.py)."""
+    verdict = verdict_at_execution(action)
+    if verdict.refuse:
+        raise ExecutionRefused(ActionStatus.FAILED, *verdict.refuse)
+    if verdict.hold:
+        raise GuardHold(*verdict.hold)
 
 
 class ExecutionRefused(Exception):
@@ -152,8 +153,9 @@ def action_execute(action_id: int, *, worker: str | None = None) -> str:
             return "not_claimed"
         action = ExternalAction.objects.get(pk=action_id)
         try:
-            action_verify(action, worker)
+            _check_guards(action)
             _credential, secret = credential_check(action)
+            action_verify(action, worker)  # last: consumes the approval
         except ExecutionRefused as refused:
             _record_outcome(
                 action_id,
@@ -170,6 +172,17 @@ def action_execute(action_id: int, *, worker: str | None = None) -> str:
                 ActionStatus.HELD,
                 detail={"code": problem.code},
                 error=problem.message,
+                held_by=HELD_BY_CREDENTIAL,
+            )
+            return ActionStatus.HELD
+        except GuardHold as held:
+            _record_outcome(
+                action_id,
+                worker,
+                ActionStatus.HELD,
+                detail={"code": held.code},
+                error=f"{held.code}: {held.message}"[:1000],
+                held_by=HELD_BY_GUARD,
             )
             return ActionStatus.HELD
         wait = rate_limit_take(project_id=action.project_id, provider=action.provider)
@@ -313,7 +326,7 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
         ).values_list("pk", flat=True)[:100]
     )
     for pk in due:
-        async_task(EXECUTE_TASK, pk)
+        async_task(EXECUTE_TASK, pk)  # a lost task: the ORM broker's row went with a rollback
     unknown = list(
         ExternalAction.objects.filter(status=ActionStatus.UNKNOWN).values_list("pk", flat=True)[
             :100

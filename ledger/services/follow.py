@@ -10,7 +10,7 @@ from approvals.consumers import ApprovalNews
 from approvals.models import ApprovalStatus
 from ledger.models import ActionMode, ActionStatus, ExternalAction
 from ledger.services.common import locked_action
-from ledger.services.execution import schedule_execution
+from ledger.services.queueing import schedule_execution
 from ledger.transitions import ACTION
 
 _PENDING_TO = {

@@ -9,19 +9,18 @@ import pydantic
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from approvals.models import ApprovalKind
-from approvals.services import approval_request_for_decision
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Unprocessable, pydantic_error_details
 from autopack_site.models import AgentKey, Project
 from autopack_site.redaction import credential_paths
 from ledger.conf import ledger_settings
-from ledger.models import ActionAnswer, ActionMode, ActionStatus, ExternalAction
+from ledger.guards import ProposedAction, verdict_at_proposal
+from ledger.models import HELD_BY_GUARD, ActionAnswer, ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderContext
 from ledger.providers.registry import default_base_url, get_adapter
 from ledger.selectors import action_by_idempotency_key, dry_run_recorded
-from ledger.services.common import approved_payload
-from ledger.services.execution import schedule_execution
+from ledger.services.common import action_ask_for_approval
+from ledger.services.queueing import schedule_execution
 from ledger.transitions import ACTION
 from policies.compiled import compiled_policy_for
 from policies.services import action_decision
@@ -157,17 +156,32 @@ def action_propose(
         ctx=ProviderContext(base_url=_base_url(proposal.provider), secret=MASKED_SECRET),
     )
     actor = key.actor_label
+    guarded = verdict_at_proposal(
+        ProposedAction(
+            project_id=project.pk,
+            provider=proposal.provider,
+            action=proposal.action,
+            payload=proposal.payload,
+            requested_by_key_id=key.pk,
+        )
+    )
     decision, log_row = action_decision(
         policy=policy,
         project=project,
         provider=proposal.provider,
         action=proposal.action,
-        amount=_amount(model),
+        amount=guarded.facts.get("amount", _amount(model)),
         dry_run_done=dry_run_done or proposal.dry_run,
+        publish_packet_approved=guarded.facts.get("publish_packet_approved", False),
+        provider_policy_fresh=guarded.facts.get("provider_policy_fresh"),
+        denials=(guarded.refuse,) if guarded.refuse else (),
+        approvals_needed=tuple(guarded.needs_approval),
         requester=actor,
     )
     decision = decision.to_dict()
     status = _decided_status(decision["outcome"], dry_run=proposal.dry_run)
+    if status == ActionStatus.APPROVED and guarded.hold:
+        status = ActionStatus.HELD  # allowed, but a guard holds it until it lets go
     action = ExternalAction(
         project=project,
         idempotency_key=idempotency_key,
@@ -187,6 +201,7 @@ def action_propose(
         rendered_request=rendered.request.model_dump(mode="json"),
         side_effects=[effect.model_dump(mode="json") for effect in rendered.side_effects],
         next_attempt_at=timezone.now() if status == ActionStatus.APPROVED else None,
+        **_held_by_guard(guarded.hold if status == ActionStatus.HELD else None),
     )
     try:
         with transaction.atomic():
@@ -200,8 +215,7 @@ def action_propose(
             )
             log_row.save(force_insert=True)
             if status == ActionStatus.PENDING_APPROVAL:
-                action.approval = _ask_for_approval(action, requested_by=key)
-                action.save(update_fields=["approval"])
+                action_ask_for_approval(action)
             elif status == ActionStatus.APPROVED and action.mode == ActionMode.PLATFORM:
                 schedule_execution(action.pk)
             action.answer = ActionAnswer.objects.create(
@@ -230,6 +244,13 @@ def _wait_for_key_at_most(wait_ms: int) -> None:
             cursor.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
 
 
+def _held_by_guard(hold: tuple[str, str] | None) -> dict[str, str]:
+    if hold is None:
+        return {}
+    code, message = hold
+    return {"held_by": HELD_BY_GUARD, "error": f"{code}: {message}"[:1000]}
+
+
 def _decided_status(outcome: str, *, dry_run: bool) -> str:
     if dry_run:
         return ActionStatus.DRY_RUN
@@ -245,6 +266,7 @@ def _creation_reason(status: str) -> str:
         ActionStatus.DENIED: "denied by policy",
         ActionStatus.PENDING_APPROVAL: "the policy asks a human",
         ActionStatus.APPROVED: "allowed by policy",
+        ActionStatus.HELD: "allowed by policy, held by a guard",
     }[status]
 
 
@@ -276,24 +298,6 @@ def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
             details={"action": existing.pk},
         )
     return existing
-
-
-def _ask_for_approval(action: ExternalAction, *, requested_by: AgentKey):
-    return approval_request_for_decision(
-        project=action.project,
-        kind=ApprovalKind.ACTION,
-        subject=f"action:{action.pk}",
-        target_id=action.pk,
-        title=f"{action.provider} {action.action}",
-        payload=approved_payload(action),
-        decision=action.decision,
-        explanation={
-            "rendered_request": action.rendered_request,
-            "side_effects": action.side_effects,
-        },
-        requested_by_key=requested_by,
-        callback_url=action.callback_url,
-    )
 
 
 def _amount(model) -> Any:
