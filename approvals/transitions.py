@@ -1,6 +1,12 @@
 """The approval request's state machine. Anything not listed is refused."""
 
-from approvals.models import ApprovalEvent, ApprovalRequest
+from approvals.models import (
+    ApprovalEvent,
+    ApprovalRequest,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationStatus,
+)
 from approvals.models import ApprovalStatus as S
 from autopack_site.state_machine import StateMachine
 
@@ -33,3 +39,17 @@ NOTIFY_EVENTS = {
 
 # Outcomes the kind's consumer hears of (approvals/consumers.py); "consumed" is its own doing.
 CONSUMER_STATUSES = frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED, S.SUPERSEDED})
+
+# One notification on one channel: retried while pending, then sent or given up.
+DELIVERY = StateMachine(
+    model=NotificationDelivery,
+    label="notification",
+    transitions={
+        NotificationStatus.PENDING: {NotificationStatus.SENT, NotificationStatus.FAILED},
+        NotificationStatus.SENT: (),
+        NotificationStatus.FAILED: (),
+    },
+    initial={NotificationStatus.PENDING},
+    event_model=NotificationEvent,
+    event_owner=lambda delivery: {"delivery_id": delivery.pk},
+)

@@ -30,6 +30,10 @@ class IllegalTransition(Conflict):
 
 EventOwner = Callable[[models.Model], dict[str, Any]]
 
+# Every machine, as defined at import: the test that scans for stray status writes and the one
+# that walks each table read it.
+MACHINES: list["StateMachine"] = []
+
 
 class StateMachine:
     def __init__(
@@ -64,6 +68,7 @@ class StateMachine:
         )
         if unknown:
             raise ValueError(f"{model.__name__}: states not among its choices: {sorted(unknown)}")
+        MACHINES.append(self)
 
     # --- the table ------------------------------------------------------------------------------
     def allows(self, from_status: str, to_status: str) -> bool:
@@ -157,6 +162,8 @@ class StateMachine:
         """Moves ``obj`` along the table, saving only the status, ``fields`` and timestamps,
         and appends the event. A row not locked by ``lock`` in this transaction is locked here
         and must still be in the status ``obj`` says (else IllegalTransition)."""
+        # Checked before any write, so a refusal leaves the caller's transaction usable.
+        self.check(obj, to_status)
         with transaction.atomic(savepoint=False):
             if not _is_locked(obj):
                 current = (
@@ -172,7 +179,6 @@ class StateMachine:
                         details={"from": current, "to": to_status},
                     )
                 _mark_locked(obj)
-            self.check(obj, to_status)
             from_status = obj.status
             fields = {**self.reset_on_leave.get(from_status, {}), **fields}
             for name, value in fields.items():
