@@ -25,6 +25,7 @@ WRONG_CODE = "That code was not accepted: type the six digits the app shows now.
 
 
 def _refusal(device) -> str:
+    device.refresh_from_db()  # the failure just counted was saved through another instance
     allowed, detail = device.verify_is_allowed()
     locked_until = (detail or {}).get("locked_until")
     if allowed or locked_until is None or locked_until <= timezone.now():
