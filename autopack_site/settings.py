@@ -333,6 +333,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
+        # axes announces itself at every start; lockouts are still logged at WARNING
+        "axes": {"level": "WARNING"},
     },
 }
 
