@@ -30,6 +30,7 @@ from approvals.transitions import DELIVERY
 from autopack_site.actors import SYSTEM
 from autopack_site.models import ProjectMembership, Role
 from autopack_site.outbound import check_outbound_url
+from autopack_site.outbox import outbox_send
 from autopack_site.redaction import redact_text
 
 logger = logging.getLogger(__name__)
@@ -87,14 +88,8 @@ def notifications_enqueue(*, request: ApprovalRequest, event: str) -> list[Notif
         reason=event,
     )
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _queue(pk), robust=True)
+        outbox_send("approvals.tasks.notification_deliver", delivery.pk)
     return deliveries
-
-
-def _queue(delivery_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("approvals.tasks.notification_deliver", delivery_id)
 
 
 # --- senders: each raises on failure ---------------------------------------------------------
