@@ -21,6 +21,15 @@ from autopack_site.services import (
 )
 
 
+def _refusal(acting_user, project: Project, user, role: str) -> str | None:
+    """Why the membership service would refuse this grant or revocation, if it would."""
+    try:
+        membership_check(acting_user=acting_user, project=project, user=user, role=role)
+    except DomainError as refusal:
+        return refusal.message
+    return None
+
+
 class MembershipForm(forms.ModelForm):
     """Grants one role to a user named by their exact username (no list of every user)."""
 
@@ -42,12 +51,9 @@ class MembershipForm(forms.ModelForm):
         project = cleaned.get("project") or getattr(self.instance, "project", None)
         user, role = cleaned.get("user"), cleaned.get("role")
         if project and user and role:
-            try:
-                membership_check(
-                    acting_user=self.acting_user, project=project, user=user, role=role
-                )
-            except DomainError as refusal:
-                raise forms.ValidationError(refusal.message) from None
+            refusal = _refusal(self.acting_user, project, user, role)
+            if refusal:
+                raise forms.ValidationError(refusal)
         return cleaned
 
 
@@ -57,31 +63,10 @@ class MembershipFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         for form in self.deleted_forms:
-            membership = form.instance
-            if membership.pk is None:
-                continue
-            try:
-                membership_check(
-                    acting_user=self.acting_user,
-                    project=self.instance,
-                    user=membership.user,
-                    role=membership.role,
-                )
-            except DomainError as refusal:
-                raise forms.ValidationError(refusal.message) from None
-
-
-def _refusal_of_change(request, membership: ProjectMembership) -> DomainError | None:
-    try:
-        membership_check(
-            acting_user=request.user,
-            project=membership.project,
-            user=membership.user,
-            role=membership.role,
-        )
-    except DomainError as refusal:
-        return refusal
-    return None
+            gone = form.instance
+            refusal = gone.pk and _refusal(self.acting_user, self.instance, gone.user, gone.role)
+            if refusal:
+                raise forms.ValidationError(refusal)
 
 
 class MembershipInline(ProjectScopedInlineMixin, admin.TabularInline):
@@ -157,7 +142,9 @@ class ProjectMembershipAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or _refusal_of_change(request, obj) is None)
+        return allowed and (
+            obj is None or _refusal(request.user, obj.project, obj.user, obj.role) is None
+        )
 
     def save_model(self, request, obj, form, change):
         membership = membership_grant(
@@ -172,9 +159,9 @@ class ProjectMembershipAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("project", "user"):
-            refusal = _refusal_of_change(request, membership)
-            if refusal is not None:
-                self.message_user(request, f"{membership}: {refusal.message}", messages.ERROR)
+            refusal = _refusal(request.user, membership.project, membership.user, membership.role)
+            if refusal:
+                self.message_user(request, f"{membership}: {refusal}", messages.ERROR)
                 continue
             self.delete_model(request, membership)
 

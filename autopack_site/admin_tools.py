@@ -48,6 +48,21 @@ class RoleScoped:
     def project_id_for(self, obj) -> int | None:
         raise NotImplementedError
 
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.role_allows_for(
+            request, self.view_capability, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.role_allows_for(
+            request, self.change_capability, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.role_allows_for(
+            request, self.delete_capability, obj
+        )
+
 
 class ProjectScopedAdminMixin(RoleScoped):
     """For a ModelAdmin whose rows belong to a project through ``project_field`` ("pk" for
@@ -60,33 +75,15 @@ class ProjectScopedAdminMixin(RoleScoped):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if self.project_field is None:
-            return (
-                queryset
-                if allowed_somewhere(request.user, self.view_capability)
-                else (queryset.none())
-            )
+        if self.project_field is None:  # site-wide rows
+            readable = allowed_somewhere(request.user, self.view_capability)
+            return queryset if readable else queryset.none()
         visible = projects_where(request.user, self.view_capability)
         return queryset.filter(**{f"{self.project_field}__in": visible})
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self.role_allows_for(
-            request, self.view_capability, obj
-        )
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and self.role_allows_for(
             request, self.add_capability
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self.role_allows_for(
-            request, self.change_capability, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self.role_allows_for(
-            request, self.delete_capability, obj
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -133,24 +130,9 @@ class ProjectScopedInlineMixin(RoleScoped):
         parent_admin = self.admin_site._registry[self.parent_model]
         return project_id_of(parent, parent_admin.project_field)
 
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self.role_allows_for(
-            request, self.view_capability, obj
-        )
-
     def has_add_permission(self, request, obj):
         return super().has_add_permission(request, obj) and self.role_allows_for(
             request, self.add_capability, obj
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self.role_allows_for(
-            request, self.change_capability, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self.role_allows_for(
-            request, self.delete_capability, obj
         )
 
 
