@@ -116,7 +116,7 @@ class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     list_display_links = ["id", "title"]
     list_filter = [StatusFilter, "kind", RiskFilter, ProjectListFilter]
     list_select_related = ["project", "requested_by_key", "requested_by_user"]
-    search_fields = ["title", "target_ref", "=payload_hash"]
+    search_fields = ["title", "subject", "=payload_hash"]
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -129,7 +129,8 @@ class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "status",
         "title",
         "summary",
-        "target_ref",
+        "subject",
+        "target_id",
         "payload_hash",
         "required_approvals",
         "approvals_count",

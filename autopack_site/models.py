@@ -86,6 +86,12 @@ class AgentKey(models.Model):
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def actor_label(self) -> str:
+        """How events name this key: the name for people, the prefix to tell reused names
+        apart."""
+        return f"agent:{self.name}:{self.prefix}"
+
 
 class WorkerHeartbeat(models.Model):
     """Written by a django-q2 schedule; its age tells health whether any worker is alive."""

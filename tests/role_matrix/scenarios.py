@@ -61,7 +61,7 @@ def _policy_in_state(enabled: bool):
 def _approval(project):
     n = next(unique)
     return approval_request_create(
-        project=project, kind="action", target_ref=f"m-{n}", title=f"m-{n}", payload={"n": n}
+        project=project, kind="action", subject=f"m-{n}", title=f"m-{n}", payload={"n": n}
     )
 
 

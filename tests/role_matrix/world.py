@@ -46,7 +46,7 @@ def populate(project: Project, colleague: User) -> None:
     action_decide(project=project, provider="webhook", action="send", requester="matrix")
     make_run(project)
     approval_request_create(
-        project=project, kind="action", target_ref="matrix", title="matrix", payload={"n": 1}
+        project=project, kind="action", subject="matrix", title="matrix", payload={"n": 1}
     )
     make_action(project, ActionStatus.HELD)
     make_credential(project)
