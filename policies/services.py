@@ -65,6 +65,11 @@ def policy_validate_snapshot(snapshot: dict[str, Any]) -> PolicySnapshot:
     return validated
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise Unprocessable("Say why the policy changes.", code="reason_required")
+
+
 def _record_revision_locked(
     *,
     policy: GovernancePolicy,
@@ -94,8 +99,7 @@ def policy_record_revision(
     *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
 ) -> PolicyRevision:
     """After the admin saved the policy row and its rule inlines: validate, bump, keep history."""
-    if not reason.strip():
-        raise Unprocessable("Say why the policy changes.", code="reason_required")
+    _require_reason(reason)
     with transaction.atomic():
         locked = GovernancePolicy.objects.select_for_update().get(pk=policy.pk)
         return _record_revision_locked(policy=locked, editor=editor, reason=reason, bump=True)
@@ -104,8 +108,7 @@ def policy_record_revision(
 def _policy_set_enabled(
     *, policy: GovernancePolicy, enabled: bool, editor: AbstractBaseUser | None, reason: str
 ) -> GovernancePolicy:
-    if not reason.strip():
-        raise Unprocessable("Say why the policy changes.", code="reason_required")
+    _require_reason(reason)
     with transaction.atomic():
         locked = GovernancePolicy.objects.select_for_update().get(pk=policy.pk)
         if locked.enabled == enabled:
@@ -141,8 +144,7 @@ def policy_save_snapshot(
     reason: str,
 ) -> GovernancePolicy:
     """Replaces the project's policy with ``snapshot`` (creating it on first save)."""
-    if not reason.strip():
-        raise Unprocessable("Say why the policy changes.", code="reason_required")
+    _require_reason(reason)
     data = policy_validate_snapshot(snapshot)
     with transaction.atomic():
         policy = GovernancePolicy.objects.select_for_update().filter(project=project).first()
