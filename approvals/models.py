@@ -173,9 +173,7 @@ class NotificationDelivery(models.Model):
     )
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
     event = models.CharField(max_length=32)
-    status = models.CharField(
-        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -192,3 +190,12 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.event} for #{self.request_id}: {self.status}"
+
+
+class NotificationEvent(TransitionEvent):
+    delivery = models.ForeignKey(
+        NotificationDelivery, on_delete=models.PROTECT, related_name="events"
+    )
+
+    def __str__(self) -> str:
+        return f"notification #{self.delivery_id}: {self.from_status or '∅'} → {self.to_status}"

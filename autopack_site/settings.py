@@ -143,9 +143,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
 # Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
 AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
 
+# Fair use (autopack_site/fair_use.py): requests per minute per agent key (0: no limit), and
+# long-polls one key may have waiting at once.
+AUTOPACK_KEY_REQUESTS_PER_MINUTE = env_int("AUTOPACK_KEY_REQUESTS_PER_MINUTE", 6000)
+AUTOPACK_LONG_POLLS_PER_KEY = env_int("AUTOPACK_LONG_POLLS_PER_KEY", 10)
+# A waiting long-poll re-reads at least this often, should a wake-up be lost.
+AUTOPACK_LONG_POLL_RECHECK_SECONDS = env_int("AUTOPACK_LONG_POLL_RECHECK_SECONDS", 2)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["autopack_site.auth.AgentKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["autopack_site.api.permissions.HasAgentScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["autopack_site.fair_use.AgentKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "autopack_site.errors.api_exception_handler",

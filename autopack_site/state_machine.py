@@ -21,6 +21,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from autopack_site.changes import announce
 from autopack_site.errors import Conflict
 
 
@@ -29,6 +30,10 @@ class IllegalTransition(Conflict):
 
 
 EventOwner = Callable[[models.Model], dict[str, Any]]
+
+# Every machine, as defined at import: the test that scans for stray status writes and the one
+# that walks each table read it.
+MACHINES: list["StateMachine"] = []
 
 
 class StateMachine:
@@ -41,6 +46,7 @@ class StateMachine:
         event_model: type[models.Model],
         event_owner: EventOwner,
         reset_on_leave: Mapping[str, Mapping[str, Any]] | None = None,
+        topic: Callable[[models.Model], str] | None = None,
         label: str = "",
     ):
         self.model = model
@@ -51,6 +57,8 @@ class StateMachine:
         self.event_owner = event_owner
         # Fields that stop meaning anything once a row leaves a state (a lease, say).
         self.reset_on_leave = {str(k): dict(v) for k, v in (reset_on_leave or {}).items()}
+        # What long-polls wait on (autopack_site/changes.py); announced with every move.
+        self.topic = topic
         self.label = label or model._meta.verbose_name
         field_names = {f.name for f in model._meta.concrete_fields}
         self._stamps_finish = "finished_at" in field_names
@@ -64,6 +72,7 @@ class StateMachine:
         )
         if unknown:
             raise ValueError(f"{model.__name__}: states not among its choices: {sorted(unknown)}")
+        MACHINES.append(self)
 
     # --- the table ------------------------------------------------------------------------------
     def allows(self, from_status: str, to_status: str) -> bool:
@@ -77,6 +86,13 @@ class StateMachine:
                 details={"from": obj.status, "to": to_status},
             )
 
+    def _check_initial(self, status: str) -> None:
+        if status not in self.initial:
+            raise IllegalTransition(
+                f"A {self.label} cannot start as {status}.",
+                details={"from": "", "to": status},
+            )
+
     # --- writes ---------------------------------------------------------------------------------
     def create(
         self,
@@ -88,11 +104,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> models.Model:
         """INSERTs ``obj`` in ``status`` (an initial state) with its first event."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             obj.status = status
             if status in self.terminal and self._stamps_finish and obj.finished_at is None:
@@ -112,11 +124,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> list[models.Model]:
         """``create`` for several rows: one bulk INSERT of the rows, one of their events."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             for obj in objs:
                 obj.status = status
@@ -157,6 +165,8 @@ class StateMachine:
         """Moves ``obj`` along the table, saving only the status, ``fields`` and timestamps,
         and appends the event. A row not locked by ``lock`` in this transaction is locked here
         and must still be in the status ``obj`` says (else IllegalTransition)."""
+        # Checked before any write, so a refusal leaves the caller's transaction usable.
+        self.check(obj, to_status)
         with transaction.atomic(savepoint=False):
             if not _is_locked(obj):
                 current = (
@@ -172,7 +182,6 @@ class StateMachine:
                         details={"from": current, "to": to_status},
                     )
                 _mark_locked(obj)
-            self.check(obj, to_status)
             from_status = obj.status
             fields = {**self.reset_on_leave.get(from_status, {}), **fields}
             for name, value in fields.items():
@@ -260,6 +269,9 @@ class StateMachine:
                 for name, value in values.items():
                     setattr(row, name, value)
             self.event_model.objects.bulk_create(events)
+            if self.topic is not None:
+                for row in rows:
+                    announce(self.topic(row))
         return rows
 
     # --- events ---------------------------------------------------------------------------------
@@ -275,6 +287,8 @@ class StateMachine:
 
     def _event(self, obj, from_status, to_status, **kwargs) -> None:
         self._event_row(obj, from_status, to_status, **kwargs).save(force_insert=True)
+        if self.topic is not None and from_status:
+            announce(self.topic(obj))
 
 
 def locked_with(*objs: models.Model) -> None:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from approvals.models import AppendOnlyModel
+from autopack_site.db.append_only import AppendOnlyModel
 from autopack_site.models import Project
 
 
