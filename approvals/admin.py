@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,12 +19,11 @@ from approvals.models import (
     ApprovalStatus,
     RejectReasonCode,
 )
-from approvals.selectors import APPROVER_ROLES
 from approvals.services import approval_decide
-from autopack_site.admin_tools import ReadOnlyInline
+from autopack_site.admin_tools import ProjectListFilter, ProjectScopedAdminMixin, ReadOnlyInline
 from autopack_site.errors import DomainError
 from autopack_site.paginators import CappedCountPaginator
-from autopack_site.selectors import projects_for_user
+from autopack_site.roles import Capability
 
 LOW_RISK = 0.3  # bulk approval is offered only at or below this risk
 
@@ -96,7 +96,11 @@ class EventInline(DecisionInline):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """The inbox is the deciders': only who may decide in a project sees its requests (and
+    requests change only through decisions)."""
+
+    view_capability = Capability.DECIDE_APPROVALS
     list_display = [
         "id",
         "project",
@@ -110,7 +114,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "quorum",
     ]
     list_display_links = ["id", "title"]
-    list_filter = [StatusFilter, "kind", RiskFilter, "project"]
+    list_filter = [StatusFilter, "kind", RiskFilter, ProjectListFilter]
     list_select_related = ["project", "requested_by_key", "requested_by_user"]
     search_fields = ["title", "subject", "=payload_hash"]
     show_full_result_count = False
@@ -136,30 +140,19 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    # --- scoping and permissions: requests change only through decisions ---------------------
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if not request.user.is_superuser:
-            # The inbox is for approvers: the projects where the user is an operator.
-            queryset = queryset.filter(
-                project__in=projects_for_user(user=request.user, roles=APPROVER_ROLES)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_first=Case(
+                    When(status=ApprovalStatus.PENDING, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                )
             )
-        return queryset.annotate(
-            pending_first=Case(
-                When(status=ApprovalStatus.PENDING, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        ).order_by("pending_first", "expires_at", "id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # a request changes only through a decision (decide_view)
+            .order_by("pending_first", "expires_at", "id")
+        )
 
     # --- columns ---------------------------------------------------------------------------------
     @admin.display(description="risk", ordering="risk_score")
@@ -230,6 +223,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.role_allows_for(request, Capability.DECIDE_APPROVALS, obj):
+            raise PermissionDenied
         approve = request.POST.get("verdict") == "approve"
         try:
             approval_decide(
@@ -250,7 +245,10 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         )
 
     # --- bulk approval, low risk only, through a confirmation page ------------------------------
-    @admin.action(description="Approve selected low-risk requests…", permissions=["view"])
+    @admin.action(
+        description="Approve selected low-risk requests…",
+        permissions=[Capability.DECIDE_APPROVALS.value],
+    )
     def approve_low_risk(self, request, queryset):
         eligible = list(queryset.filter(status=ApprovalStatus.PENDING, risk_score__lte=LOW_RISK))
         skipped = queryset.count() - len(eligible)

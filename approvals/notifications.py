@@ -28,10 +28,11 @@ from approvals.models import (
 )
 from approvals.transitions import DELIVERY
 from autopack_site.actors import SYSTEM
-from autopack_site.models import ProjectMembership, Role
+from autopack_site.models import ProjectMembership
 from autopack_site.outbound import check_outbound_url
 from autopack_site.outbox import outbox_send
 from autopack_site.redaction import redact_text
+from autopack_site.roles import Capability, roles_with
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,9 @@ def notifications_enqueue(*, request: ApprovalRequest, event: str) -> list[Notif
 def _send_email(delivery: NotificationDelivery) -> None:
     request = delivery.request
     recipients = list(settings.AUTOPACK_NOTIFY_EMAILS) or list(
-        ProjectMembership.objects.filter(project_id=request.project_id, role=Role.OPERATOR)
+        ProjectMembership.objects.filter(
+            project_id=request.project_id, role__in=roles_with(Capability.DECIDE_APPROVALS)
+        )
         .exclude(user__email="")
         .values_list("user__email", flat=True)
         .distinct()

@@ -1,14 +1,13 @@
-"""Reads for approvals, always scoped: by the agent key's project, or by the user's roles."""
+"""Reads for approvals, always scoped: by the agent key's project, or by what the user's roles
+allow."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
-from autopack_site.models import Project, Role
-from autopack_site.selectors import projects_for_user
-
-APPROVER_ROLES = (Role.OPERATOR,)
+from autopack_site.models import Project
+from autopack_site.roles import Capability, projects_where
 
 
 def approval_get(*, project: Project, pk: int) -> ApprovalRequest | None:
@@ -40,11 +39,11 @@ def approval_decisions(*, request: ApprovalRequest) -> QuerySet:
 
 
 def inbox_for_user(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequest]:
-    """Pending requests in the projects where the user is an operator, soonest expiry first."""
+    """Pending requests in the projects where the user decides, soonest expiry first."""
     return (
         ApprovalRequest.objects.filter(
             status=ApprovalStatus.PENDING,
-            project__in=projects_for_user(user=user, roles=APPROVER_ROLES),
+            project__in=projects_where(user, Capability.DECIDE_APPROVALS),
         )
         .select_related("project", "requested_by_key", "requested_by_user")
         .order_by("expires_at", "id")

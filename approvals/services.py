@@ -17,13 +17,12 @@ from approvals.models import (
     RejectReasonCode,
 )
 from approvals.notifications import notifications_enqueue
-from approvals.selectors import APPROVER_ROLES
 from approvals.transitions import APPROVAL, CONSUMER_STATUSES, NOTIFY_EVENTS
 from autopack_site.actors import SYSTEM, actor_of_key, actor_of_user
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Forbidden, NotFound, Unprocessable
 from autopack_site.models import AgentKey, Project
-from autopack_site.selectors import user_has_role
+from autopack_site.roles import Capability, role_allows
 from policies.selectors import approval_settings_for
 
 EXPIRE_BATCH = 500
@@ -206,7 +205,7 @@ def approval_decide(
     expired = False
     with transaction.atomic():
         request = _locked(request_id)
-        if not user_has_role(user=user, project_id=request.project_id, roles=APPROVER_ROLES):
+        if not role_allows(user, request.project_id, Capability.DECIDE_APPROVALS):
             raise Forbidden("Only an operator of this project can decide.", code="not_an_operator")
         if request.requested_by_user_id == user.pk or (
             request.requested_by_key_id and request.requested_by_key.created_by_id == user.pk

@@ -1,4 +1,10 @@
-"""Admin building blocks: project scoping and confirm-first actions."""
+"""Admin building blocks: every permission asks the role (autopack_site.roles), and
+confirm-first actions.
+
+Django's model permissions (the "Autopack staff" group) only open the admin's door; the user's
+role in the row's project decides what is behind it. A ModelAdmin or inline declares, per verb,
+the Capability it needs; None means nobody, superusers included.
+"""
 
 from collections.abc import Callable
 
@@ -8,40 +14,157 @@ from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 
 from autopack_site.errors import DomainError
-from autopack_site.selectors import projects_for_user
+from autopack_site.models import Project
+from autopack_site.roles import Capability, allowed_somewhere, projects_where, role_allows
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """History shown inline: never added, changed or deleted from the admin."""
+def project_id_of(obj, project_field: str | None) -> int | None:
+    """The id of the project ``obj`` belongs to (``project_field`` "pk": obj is the project)."""
+    if project_field is None:
+        return None
+    return obj.pk if project_field == "pk" else getattr(obj, f"{project_field}_id")
+
+
+class RoleScoped:
+    """What ModelAdmins and inlines share: the capability per verb, asked of the row's project.
+
+    Without a row (a list, an add form) the question is whether the user holds the capability in
+    at least one project; rows of other projects are filtered out before any check sees them.
+    """
+
+    view_capability: Capability | None = Capability.VIEW
+    add_capability: Capability | None = None
+    change_capability: Capability | None = None
+    delete_capability: Capability | None = None
+
+    def role_allows_for(self, request, capability: Capability | None, obj=None) -> bool:
+        if capability is None:
+            return False
+        project_id = None if obj is None else self.project_id_for(obj)
+        if project_id is None:
+            return allowed_somewhere(request.user, capability)
+        return role_allows(request.user, project_id, capability)
+
+    def project_id_for(self, obj) -> int | None:
+        raise NotImplementedError
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.role_allows_for(
+            request, self.view_capability, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.role_allows_for(
+            request, self.change_capability, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.role_allows_for(
+            request, self.delete_capability, obj
+        )
+
+
+class ProjectScopedAdminMixin(RoleScoped):
+    """For a ModelAdmin whose rows belong to a project through ``project_field`` ("pk" for
+    Project itself, None for site-wide rows that anyone with VIEW somewhere may read)."""
+
+    project_field: str | None = "project"
+
+    def project_id_for(self, obj) -> int | None:
+        return project_id_of(obj, self.project_field)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.project_field is None:  # site-wide rows
+            readable = allowed_somewhere(request.user, self.view_capability)
+            return queryset if readable else queryset.none()
+        visible = projects_where(request.user, self.view_capability)
+        return queryset.filter(**{f"{self.project_field}__in": visible})
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self.role_allows_for(
+            request, self.add_capability
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        # a row never moves to another project: that would take it past the other one's roles
+        if obj is not None and self.project_field not in (None, "pk", *readonly):
+            readonly.append(self.project_field)
+        return readonly
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Project:
+            # the project is chosen only when adding (it is read-only afterwards)
+            kwargs["queryset"] = (
+                projects_where(request.user, self.add_capability)
+                if self.add_capability
+                else Project.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _action_permission(capability: Capability):
+    def has_permission(self, request) -> bool:
+        return allowed_somewhere(request.user, capability)
+
+    has_permission.__name__ = f"has_{capability}_permission"
+    return has_permission
+
+
+# Admin actions declare permissions=[capability]; Django then asks has_<capability>_permission.
+for _capability in Capability:
+    if _capability is not Capability.VIEW:  # has_view_permission is Django's own
+        setattr(
+            ProjectScopedAdminMixin,
+            f"has_{_capability}_permission",
+            _action_permission(_capability),
+        )
+
+
+class ProjectScopedInlineMixin(RoleScoped):
+    """For an inline: the parent row's project decides (through the parent ModelAdmin's
+    ``project_field``)."""
+
+    def project_id_for(self, parent) -> int | None:
+        parent_admin = self.admin_site._registry[self.parent_model]
+        return project_id_of(parent, parent_admin.project_field)
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and self.role_allows_for(
+            request, self.add_capability, obj
+        )
+
+
+class ReadOnlyInline(ProjectScopedInlineMixin, admin.TabularInline):
+    """History shown inline to whoever may view the parent: never added, changed or deleted."""
 
     extra = 0
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+class ProjectListFilter(admin.SimpleListFilter):
+    """The project filter, listing only the projects whose rows the user may see."""
 
+    title = "project"
+    parameter_name = "project"
 
-class ProjectScopedAdminMixin:
-    """Staff see rows of the projects they belong to; superusers see everything."""
+    def __init__(self, request, params, model, model_admin):
+        self.project_field = model_admin.project_field
+        super().__init__(request, params, model, model_admin)
 
-    project_field = "project"
+    def lookups(self, request, model_admin):
+        visible = projects_where(request.user, model_admin.view_capability)
+        return [(str(project.pk), project.slug) for project in visible.order_by("slug")]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
             return queryset
-        return queryset.filter(
-            **{f"{self.project_field}__in": projects_for_user(user=request.user)}
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "project" and not request.user.is_superuser:
-            kwargs["queryset"] = projects_for_user(user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{f"{self.project_field}_id": int(value)})
 
 
 def confirmed_action(
@@ -49,13 +172,14 @@ def confirmed_action(
     description: str,
     verb: str,
     service: Callable[..., object],
-    permission: str = "change",
+    capability: Capability,
     needs_reason: bool = False,
 ):
     """An admin action with a confirmation page first; then ``service(obj, user, reason)`` for
-    each selected row. Refusals are reported per row, never half-hidden."""
+    each selected row whose project lets the user do ``capability``. Refusals are reported per
+    row, never half-hidden."""
 
-    @admin.action(description=description, permissions=[permission])
+    @admin.action(description=description, permissions=[str(capability)])
     def action(modeladmin, request, queryset: QuerySet):
         if request.POST.get("confirmed") == "yes":
             reason = request.POST.get("reason", "").strip()
@@ -64,6 +188,13 @@ def confirmed_action(
             else:
                 done = 0
                 for obj in queryset:
+                    if not modeladmin.role_allows_for(request, capability, obj):
+                        modeladmin.message_user(
+                            request,
+                            f"{obj}: your role in this project does not allow that.",
+                            messages.ERROR,
+                        )
+                        continue
                     try:
                         service(obj, request.user, reason)
                         done += 1
@@ -88,4 +219,5 @@ def confirmed_action(
         return TemplateResponse(request, "admin/autopack/confirm_action.html", context)
 
     action.__name__ = f"action_{verb.lower().replace(' ', '_')}"
+    action.capability = capability
     return action

@@ -11,7 +11,15 @@ class AutopackSiteConfig(AppConfig):
         from autopack_site.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="autopack-schedules")
+        # after every app's migrate, since each app's permissions appear in its own post_migrate
+        post_migrate.connect(_sync_staff_group, dispatch_uid="autopack-staff-group")
         _check_redis_broker()
+
+
+def _sync_staff_group(**kwargs) -> None:
+    from autopack_site.services import staff_group_sync
+
+    staff_group_sync()
 
 
 def _check_redis_broker() -> None:

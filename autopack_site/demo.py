@@ -4,12 +4,17 @@ import secrets
 from dataclasses import dataclass
 
 from axes.utils import reset as axes_reset
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from autopack_site.models import AgentKey, Project, Role, Scope
-from autopack_site.services import agent_key_create, agent_key_revoke, membership_grant
+from autopack_site.services import (
+    agent_key_create,
+    agent_key_revoke,
+    membership_grant,
+    staff_group_sync,
+)
 from ledger.models import ProviderCredential
 from policies.models import GovernancePolicy
 from policies.services import policy_apply_template
@@ -31,8 +36,6 @@ DEMO_CREDENTIALS = [
     ("alpaca", ["trading"], "AUTOPACK_DEMO_ALPACA_KEY"),
 ]
 OPERATOR_USERNAME = "operator"
-OPERATORS_GROUP = "Autopack operators"
-AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
 
 # Touches a protected path (docs/) under the Autopack template, so it waits in the inbox.
 DEMO_DIFF = """diff --git a/docs/health.md b/docs/health.md
@@ -66,12 +69,6 @@ class DemoCredentials:
     project: str
 
 
-def operators_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=OPERATORS_GROUP)
-    group.permissions.set(Permission.objects.filter(content_type__app_label__in=AUTOPACK_APPS))
-    return group
-
-
 @transaction.atomic
 def demo_seed() -> DemoCredentials:
     """Idempotent; every call issues a fresh operator password and a fresh demo agent key."""
@@ -84,9 +81,9 @@ def demo_seed() -> DemoCredentials:
     operator.set_password(password)
     operator.save()
     axes_reset(username=OPERATOR_USERNAME)  # a fresh password starts without an old lockout
-    operator.groups.add(operators_group())
+    operator.groups.add(staff_group_sync())
     for role in (Role.OPERATOR, Role.POLICY_EDITOR, Role.TRADING_SUPERVISOR, Role.OWNER):
-        membership_grant(project=project, user=operator, role=role)
+        membership_grant(project=project, user=operator, role=role, acting_user=None)
 
     for old in AgentKey.objects.filter(project=project, name="demo-agent", revoked_at=None):
         agent_key_revoke(key=old, reason="replaced by a new demo start")

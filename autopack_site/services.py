@@ -3,18 +3,21 @@
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from autopack_site.errors import Conflict, NotFound, Unprocessable
+from autopack_site.errors import Conflict, Forbidden, NotFound, Unprocessable
 from autopack_site.keys import key_matches, mint_key, split_prefix
 from autopack_site.models import AgentKey, Project, ProjectMembership, Role, Scope
+from autopack_site.roles import Capability, forget_roles, role_allows, role_may_grant
 from autopack_site.selectors import agent_key_by_prefix
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
+STAFF_GROUP = "Autopack staff"
+AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
 
 
 def project_create(*, slug: str, name: str = "") -> Project:
@@ -31,16 +34,52 @@ def project_create(*, slug: str, name: str = "") -> Project:
         raise Conflict(f"Project {slug!r} already exists.", code="project_exists") from None
 
 
-def membership_grant(*, project: Project, user: AbstractBaseUser, role: str) -> ProjectMembership:
+def membership_check(
+    *, acting_user: AbstractBaseUser | None, project: Project, user: AbstractBaseUser, role: str
+) -> None:
+    """Raises Forbidden unless ``acting_user`` may grant or remove ``role`` of ``user`` in
+    ``project``. None acts for the system (management commands, the demo, tests)."""
+    if acting_user is None:
+        return
+    if acting_user.pk == user.pk:
+        raise Forbidden("Nobody changes their own roles; ask another owner.", code="own_membership")
+    if not role_allows(acting_user, project, Capability.MANAGE_MEMBERS):
+        raise Forbidden(
+            f"Only an owner of {project.slug} manages its members.", code="not_an_owner"
+        )
+    if not role_may_grant(acting_user, project, role):
+        raise Forbidden(
+            f"You cannot grant or remove {role} in {project.slug}: it ranks above your own role.",
+            code="role_above_own",
+        )
+
+
+def membership_grant(
+    *, project: Project, user: AbstractBaseUser, role: str, acting_user: AbstractBaseUser | None
+) -> ProjectMembership:
     if role not in Role.values:
         raise Unprocessable(f"Unknown role {role!r}; one of {', '.join(Role.values)}.")
+    membership_check(acting_user=acting_user, project=project, user=user, role=role)
     membership, _ = ProjectMembership.objects.get_or_create(project=project, user=user, role=role)
+    forget_roles(user)
     return membership
 
 
-def membership_revoke(*, project: Project, user: AbstractBaseUser, role: str) -> int:
+def membership_revoke(
+    *, project: Project, user: AbstractBaseUser, role: str, acting_user: AbstractBaseUser | None
+) -> int:
+    membership_check(acting_user=acting_user, project=project, user=user, role=role)
     deleted, _ = ProjectMembership.objects.filter(project=project, user=user, role=role).delete()
+    forget_roles(user)
     return deleted
+
+
+def staff_group_sync() -> Group:
+    """The "Autopack staff" group: every permission on Autopack's models. It only opens the
+    admin's door; the member's role in each project decides what is behind it."""
+    group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label__in=AUTOPACK_APPS))
+    return group
 
 
 def _validate_scopes(scopes: list[str]) -> list[str]:

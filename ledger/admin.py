@@ -4,7 +4,13 @@ operator records an outcome or authorises a retry (with a reason); credentials w
 from django.contrib import admin
 from django.utils.html import format_html
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline, confirmed_action
+from autopack_site.admin_tools import (
+    ProjectListFilter,
+    ProjectScopedAdminMixin,
+    ReadOnlyInline,
+    confirmed_action,
+)
+from autopack_site.roles import Capability
 from ledger import services
 from ledger.models import ActionEvent, ActionStatus, ExternalAction, ProviderCredential
 
@@ -57,6 +63,8 @@ def _cancel(action, user, reason):
 
 @admin.register(ExternalAction)
 class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """Actions change only through the operators' actions below (and the worker)."""
+
     list_display = [
         "id",
         "project",
@@ -68,7 +76,7 @@ class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "provider_reference",
         "created_at",
     ]
-    list_filter = [NeedsAttentionFilter, "status", "provider", "mode", "project"]
+    list_filter = [NeedsAttentionFilter, "status", "provider", "mode", ProjectListFilter]
     list_select_related = ["project"]
     search_fields = ["=idempotency_key", "=reference", "=provider_reference", "=payload_hash"]
     show_full_result_count = False
@@ -79,47 +87,38 @@ class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
             description="Record: it happened at the provider",
             verb="Record succeeded",
             service=_succeeded,
-            permission="view",
+            capability=Capability.OPERATE_ACTIONS,
             needs_reason=True,
         ),
         confirmed_action(
             description="Record: it did not happen",
             verb="Record failed",
             service=_failed,
-            permission="view",
+            capability=Capability.OPERATE_ACTIONS,
             needs_reason=True,
         ),
         confirmed_action(
             description="Authorise one more attempt",
             verb="Authorise retry",
             service=_retry,
-            permission="view",
+            capability=Capability.OPERATE_ACTIONS,
             needs_reason=True,
         ),
         confirmed_action(
             description="Release held actions",
             verb="Release",
             service=_release,
-            permission="view",
+            capability=Capability.OPERATE_ACTIONS,
             needs_reason=True,
         ),
         confirmed_action(
             description="Cancel actions",
             verb="Cancel",
             service=_cancel,
-            permission="view",
+            capability=Capability.OPERATE_ACTIONS,
             needs_reason=True,
         ),
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: ExternalAction) -> str:
@@ -136,6 +135,8 @@ class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     """Metadata only: the secret lives in the environment variable named by secret_ref."""
+
+    add_capability = change_capability = delete_capability = Capability.MANAGE_CREDENTIALS
 
     list_display = ["project", "provider", "environment", "name", "state", "age", "held_reason"]
     list_filter = ["provider", "environment", "active"]

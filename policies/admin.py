@@ -10,14 +10,25 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline
+from autopack_site.admin_tools import (
+    ProjectListFilter,
+    ProjectScopedAdminMixin,
+    ProjectScopedInlineMixin,
+    ReadOnlyInline,
+    confirmed_action,
+)
 from autopack_site.errors import DomainError
-from autopack_site.models import Role
-from autopack_site.selectors import user_has_role
+from autopack_site.roles import Capability
 from policies.engine import InvalidPatternError, validate_patterns
 from policies.models import ActionRule, DecisionLog, GovernancePolicy, PathRule, PolicyRevision
 from policies.preview import PREVIEW_DEFAULT_LIMIT, policy_preview
-from policies.services import policy_record_revision, policy_save_snapshot, policy_validate_snapshot
+from policies.services import (
+    policy_disable,
+    policy_enable,
+    policy_record_revision,
+    policy_save_snapshot,
+    policy_validate_snapshot,
+)
 from policies.snapshots import SETTING_FIELDS, snapshot_of
 
 
@@ -34,14 +45,20 @@ class PathRuleFormSet(forms.BaseInlineFormSet):
                 form.add_error("pattern", str(exc))
 
 
-class PathRuleInline(admin.TabularInline):
+class RuleInline(ProjectScopedInlineMixin, admin.TabularInline):
+    """A policy's rules: edited (with a revision) by whoever may edit the policy."""
+
+    add_capability = change_capability = delete_capability = Capability.EDIT_POLICY
+
+
+class PathRuleInline(RuleInline):
     model = PathRule
     formset = PathRuleFormSet
     extra = 1
     fields = ["category", "pattern", "description"]
 
 
-class ActionRuleInline(admin.TabularInline):
+class ActionRuleInline(RuleInline):
     model = ActionRule
     extra = 1
     fields = [
@@ -90,21 +107,50 @@ class PolicyForm(forms.ModelForm):
         fields = ["project", *SETTING_FIELDS]
 
 
+def _disable(policy: GovernancePolicy, user, reason: str) -> None:
+    policy_disable(policy=policy, editor=user, reason=reason)
+
+
+def _enable(policy: GovernancePolicy, user, reason: str) -> None:
+    policy_enable(policy=policy, editor=user, reason=reason)
+
+
 @admin.register(GovernancePolicy)
 class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """Never deleted, by anyone: disabled instead, and its history stays."""
+
     form = PolicyForm
+    add_capability = change_capability = Capability.EDIT_POLICY
     list_display = [
         "project",
         "version",
+        "enabled",
         "safety_profile",
         "required_approvals",
         "updated_at",
         "updated_by",
     ]
     list_select_related = ["project", "updated_by"]
-    readonly_fields = ["version", "updated_by", "updated_at"]
+    list_filter = ["enabled", ProjectListFilter]
+    readonly_fields = ["version", "enabled", "updated_by", "updated_at"]
+    actions = [
+        confirmed_action(
+            description="Disable selected policies (every action then needs a human)",
+            verb="Disable",
+            service=_disable,
+            capability=Capability.EDIT_POLICY,
+            needs_reason=True,
+        ),
+        confirmed_action(
+            description="Enable selected policies",
+            verb="Enable",
+            service=_enable,
+            capability=Capability.EDIT_POLICY,
+            needs_reason=True,
+        ),
+    ]
     fieldsets = [
-        (None, {"fields": ["project", "version", "change_reason"]}),
+        (None, {"fields": ["project", "version", "enabled", "change_reason"]}),
         (
             "Patches",
             {
@@ -126,15 +172,6 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     inlines = [PathRuleInline, ActionRuleInline, RevisionInline]
     change_form_template = "admin/policies/governancepolicy/change_form.html"
 
-    def _is_editor(self, request, project_id: int) -> bool:
-        return request.user.is_superuser or user_has_role(
-            user=request.user, project_id=project_id, roles=(Role.POLICY_EDITOR, Role.OWNER)
-        )
-
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or self._is_editor(request, obj.project_id))
-
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Inside the admin's transaction: an invalid whole rolls every row back.
@@ -155,7 +192,7 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     def preview_view(self, request, object_id: int):
         """Edit the policy as JSON, see which recent decisions would change, then save."""
         policy = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self._is_editor(request, policy.project_id):
+        if not self.role_allows_for(request, Capability.EDIT_POLICY, policy):
             raise PermissionDenied
         draft_text = json.dumps(snapshot_of(policy), indent=2, default=str)
         results, error = None, None
@@ -206,16 +243,7 @@ class DecisionLogAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "duration_us",
         "requester",
     ]
-    list_filter = ["kind", "outcome", "project"]
+    list_filter = ["kind", "outcome", ProjectListFilter]
     list_select_related = ["project"]
     show_full_result_count = False
     readonly_fields = [f.name for f in DecisionLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

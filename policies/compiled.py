@@ -30,7 +30,10 @@ def compiled_policy_for(project: Project) -> CompiledPolicy:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     policy = GovernancePolicy.objects.get(project=project)
-    compiled = compile_policy(spec_from_snapshot(snapshot_of(policy), version=policy.version))
+    if policy.enabled:
+        compiled = compile_policy(spec_from_snapshot(snapshot_of(policy), version=policy.version))
+    else:  # disabled: no rules, so nothing is allowed without a human (its version is logged)
+        compiled = compile_policy(PolicySpec(version=policy.version))
     with _lock:
         # the stamp read before the rules: a save in between only costs a recompile next time
         _cache[project.pk] = (stamp, compiled)

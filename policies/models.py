@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from autopack_site.db.append_only import AppendOnlyModel
 from autopack_site.models import Project
 
 
@@ -13,10 +14,16 @@ class SafetyProfile(models.TextChoices):
 
 
 class GovernancePolicy(models.Model):
-    """A project's rules. Every save bumps ``version`` and keeps a PolicyRevision."""
+    """A project's rules. Every save bumps ``version`` and keeps a PolicyRevision. Never deleted:
+    disabled instead (then it decides like no policy: everything needs a human)."""
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="policy")
+    project = models.OneToOneField(Project, on_delete=models.PROTECT, related_name="policy")
     version = models.PositiveIntegerField(default=1, editable=False)
+    enabled = models.BooleanField(
+        default=True,
+        editable=False,
+        help_text="Changed only by the disable and enable actions, each keeping a revision.",
+    )
     safety_profile = models.CharField(
         max_length=8, choices=SafetyProfile.choices, default=SafetyProfile.STRICT
     )
@@ -123,10 +130,10 @@ class ActionRule(models.Model):
         return f"{self.provider_glob}/{self.action_glob} → {self.effect}"
 
 
-class PolicyRevision(models.Model):
+class PolicyRevision(AppendOnlyModel):
     """Append-only history: who changed the policy, when, why, and what changed."""
 
-    policy = models.ForeignKey(GovernancePolicy, on_delete=models.CASCADE, related_name="revisions")
+    policy = models.ForeignKey(GovernancePolicy, on_delete=models.PROTECT, related_name="revisions")
     version = models.PositiveIntegerField()
     editor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -151,10 +158,10 @@ class DecisionKind(models.TextChoices):
     PATCH = "patch"
 
 
-class DecisionLog(models.Model):
-    """Every decision the engine made, with its input redacted and hashed."""
+class DecisionLog(AppendOnlyModel):
+    """Every decision the engine made, with its input redacted and hashed. Append-only."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="decision_logs")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="decision_logs")
     kind = models.CharField(max_length=8, choices=DecisionKind.choices)
     policy_version = models.PositiveIntegerField()
     input_redacted = models.JSONField()

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from autopack_site.canonical import sha256_of
-from autopack_site.errors import Unprocessable
+from autopack_site.errors import Conflict, Unprocessable
 from autopack_site.models import Project
 from autopack_site.redaction import redact
 from policies.compiled import compiled_policy_for
@@ -65,8 +65,18 @@ def policy_validate_snapshot(snapshot: dict[str, Any]) -> PolicySnapshot:
     return validated
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise Unprocessable("Say why the policy changes.", code="reason_required")
+
+
 def _record_revision_locked(
-    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str, bump: bool
+    *,
+    policy: GovernancePolicy,
+    editor: AbstractBaseUser | None,
+    reason: str,
+    bump: bool,
+    extra_diff: tuple[dict[str, Any], ...] = (),
 ) -> PolicyRevision:
     snapshot = snapshot_of(policy)
     policy_validate_snapshot(snapshot)
@@ -74,14 +84,14 @@ def _record_revision_locked(
     if bump and previous is not None:
         policy.version = previous.version + 1
     policy.updated_by = editor
-    policy.save(update_fields=["version", "updated_by", "updated_at"])
+    policy.save(update_fields=["version", "enabled", "updated_by", "updated_at"])
     return PolicyRevision.objects.create(
         policy=policy,
         version=policy.version,
         editor=editor,
         reason=reason[:500],
         snapshot=snapshot,
-        diff=snapshot_diff(previous.snapshot if previous else None, snapshot),
+        diff=[*extra_diff, *snapshot_diff(previous.snapshot if previous else None, snapshot)],
     )
 
 
@@ -89,11 +99,41 @@ def policy_record_revision(
     *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
 ) -> PolicyRevision:
     """After the admin saved the policy row and its rule inlines: validate, bump, keep history."""
-    if not reason.strip():
-        raise Unprocessable("Say why the policy changes.", code="reason_required")
+    _require_reason(reason)
     with transaction.atomic():
         locked = GovernancePolicy.objects.select_for_update().get(pk=policy.pk)
         return _record_revision_locked(policy=locked, editor=editor, reason=reason, bump=True)
+
+
+def _policy_set_enabled(
+    *, policy: GovernancePolicy, enabled: bool, editor: AbstractBaseUser | None, reason: str
+) -> GovernancePolicy:
+    _require_reason(reason)
+    with transaction.atomic():
+        locked = GovernancePolicy.objects.select_for_update().get(pk=policy.pk)
+        if locked.enabled == enabled:
+            state = "enabled" if enabled else "disabled"
+            raise Conflict(f"{locked} is already {state}.", code=f"policy_already_{state}")
+        locked.enabled = enabled
+        change = {"change": "setting", "field": "enabled", "from": not enabled, "to": enabled}
+        _record_revision_locked(
+            policy=locked, editor=editor, reason=reason, bump=True, extra_diff=(change,)
+        )
+    return locked
+
+
+def policy_disable(
+    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
+) -> GovernancePolicy:
+    """Policies are never deleted. A disabled one decides like no policy: everything needs a
+    human. A new version and a revision record who disabled it and why."""
+    return _policy_set_enabled(policy=policy, enabled=False, editor=editor, reason=reason)
+
+
+def policy_enable(
+    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
+) -> GovernancePolicy:
+    return _policy_set_enabled(policy=policy, enabled=True, editor=editor, reason=reason)
 
 
 def policy_save_snapshot(
@@ -104,8 +144,7 @@ def policy_save_snapshot(
     reason: str,
 ) -> GovernancePolicy:
     """Replaces the project's policy with ``snapshot`` (creating it on first save)."""
-    if not reason.strip():
-        raise Unprocessable("Say why the policy changes.", code="reason_required")
+    _require_reason(reason)
     data = policy_validate_snapshot(snapshot)
     with transaction.atomic():
         policy = GovernancePolicy.objects.select_for_update().filter(project=project).first()

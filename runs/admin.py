@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
-from autopack_site.admin_tools import ProjectScopedAdminMixin, ReadOnlyInline, confirmed_action
+from autopack_site.admin_tools import (
+    ProjectListFilter,
+    ProjectScopedAdminMixin,
+    ReadOnlyInline,
+    confirmed_action,
+)
+from autopack_site.roles import Capability
 from runs import selectors, services
 from runs.models import Attempt, Phase, Run, RunEvent, RunStatus
 
@@ -72,6 +78,8 @@ STATUS_COLOURS = {
 
 @admin.register(Run)
 class RunAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """Runs are created by agents through the API and change only through the actions."""
+
     list_display = [
         "__str__",
         "project",
@@ -80,7 +88,7 @@ class RunAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "project"]
+    list_filter = ["status", ProjectListFilter]
     list_select_related = ["project"]
     search_fields = ["family", "run_id"]
     date_hierarchy = "created_at"
@@ -102,10 +110,24 @@ class RunAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
     inlines = [PhaseInline, AttemptInline, RunEventInline]
     actions = [
-        confirmed_action(description="Pause selected runs", verb="Pause", service=_pause),
-        confirmed_action(description="Resume selected runs", verb="Resume", service=_resume),
         confirmed_action(
-            description="Cancel selected runs", verb="Cancel", service=_cancel, needs_reason=True
+            description="Pause selected runs",
+            verb="Pause",
+            service=_pause,
+            capability=Capability.OPERATE_RUNS,
+        ),
+        confirmed_action(
+            description="Resume selected runs",
+            verb="Resume",
+            service=_resume,
+            capability=Capability.OPERATE_RUNS,
+        ),
+        confirmed_action(
+            description="Cancel selected runs",
+            verb="Cancel",
+            service=_cancel,
+            capability=Capability.OPERATE_RUNS,
+            needs_reason=True,
         ),
     ]
 
@@ -120,12 +142,6 @@ class RunAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
                 ),
             )
         )
-
-    def has_add_permission(self, request):
-        return False  # runs are created by agents through the API
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, run: Run) -> str:

@@ -7,7 +7,12 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from autopack_site.models import Project, Role, Scope
-from autopack_site.services import agent_key_create, membership_grant, project_create
+from autopack_site.services import (
+    agent_key_create,
+    membership_grant,
+    project_create,
+    staff_group_sync,
+)
 from runs.services import PhaseSpec, run_create
 
 _counter = itertools.count(1)
@@ -17,15 +22,28 @@ def make_project(slug: str | None = None) -> Project:
     return project_create(slug=slug or f"project-{next(_counter)}")
 
 
-def make_user(username: str | None = None, *, staff: bool = True) -> User:
+def make_user(
+    username: str | None = None, *, staff: bool = True, password: str | None = "pw-for-tests-only"
+) -> User:
+    """``password=None``: no usable password (and no slow hashing) for force_login users."""
     return User.objects.create_user(
-        username=username or f"user-{next(_counter)}", password="pw-for-tests-only", is_staff=staff
+        username=username or f"user-{next(_counter)}", password=password, is_staff=staff
     )
 
 
 def make_member(project: Project, role: str = Role.OPERATOR, username: str | None = None) -> User:
     user = make_user(username)
-    membership_grant(project=project, user=user, role=role)
+    membership_grant(project=project, user=user, role=role, acting_user=None)
+    return user
+
+
+def make_staff(project: Project, *roles: str, username: str | None = None) -> User:
+    """An admin user: in the "Autopack staff" group (the admin's door), holding ``roles`` in
+    ``project`` (what is behind it)."""
+    user = make_user(username, password=None)
+    user.groups.add(staff_group_sync())
+    for role in roles:
+        membership_grant(project=project, user=user, role=role, acting_user=None)
     return user
 
 

@@ -1,19 +1,17 @@
 import pytest
 from django.contrib.auth.models import User
 
-from autopack_site.demo import operators_group
 from autopack_site.models import AgentKey, Role
 from runs.models import Run
-from tests.factories import make_member, make_project, make_run
+from tests.factories import make_project, make_run, make_staff
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_operator(project):
-    user = make_member(project, Role.OPERATOR, username="opal")
-    user.groups.add(operators_group())
-    return user
+    """Operates runs and, as the project's owner too, manages its keys."""
+    return make_staff(project, Role.OPERATOR, Role.OWNER, username="opal")
 
 
 def login(client, user: User):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from approvals.services import approval_request_create
-from autopack_site.demo import demo_seed, operators_group
+from autopack_site.demo import demo_seed
 from autopack_site.errors import Unprocessable
 from autopack_site.models import Role
 from autopack_site.services import membership_grant
@@ -19,7 +19,7 @@ from policies.models import GovernancePolicy, PolicyRevision
 from policies.services import patch_decide, policy_apply_template, policy_save_snapshot
 from policies.snapshots import snapshot_of
 from runs.services import patch_submit
-from tests.factories import make_member, make_project, make_run
+from tests.factories import make_project, make_run, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,6 @@ DOCS_DIFF = """diff --git a/docs/a.md b/docs/a.md
  intro
 +more
 """
-
-
-def staff(project, *roles):
-    """A staff user with the operators' admin permissions and these roles in ``project``."""
-    user = make_member(project, roles[0])
-    for role in roles[1:]:
-        membership_grant(project=project, user=user, role=role)
-    user.groups.add(operators_group())
-    return user
 
 
 def ask(project, title="Publish", risk=0.1, target=None, **extra):
@@ -54,13 +45,13 @@ def ask(project, title="Publish", risk=0.1, target=None, **extra):
 
 
 def test_inbox_lists_pending_for_operator_projects_soonest_expiry_first(client, project):
-    operator = staff(project, Role.OPERATOR)
+    operator = make_staff(project, Role.OPERATOR)
     later = ask(project, "Later", pending_window=timedelta(hours=20))
     sooner = ask(project, "Sooner", pending_window=timedelta(hours=2))
     ask(make_project("elsewhere"), "Theirs")
     viewer_only = make_project("viewing")
     ask(viewer_only, "Viewed")
-    membership_grant(project=viewer_only, user=operator, role=Role.VIEWER)
+    membership_grant(project=viewer_only, user=operator, role=Role.VIEWER, acting_user=None)
     client.force_login(operator)
     html = client.get("/admin/approvals/approvalrequest/").content.decode()
     assert html.index("Sooner") < html.index("Later")
@@ -78,7 +69,7 @@ def test_item_page_shows_the_payload_diff_explanation_and_decides(client, projec
     run = make_run(project)
     patch = patch_submit(run=run, diff_text=DOCS_DIFF, submitted_by_key=None, phase_key="build")
     approval = patch.approval
-    operator = staff(project, Role.OPERATOR)
+    operator = make_staff(project, Role.OPERATOR)
     client.force_login(operator)
     page = client.get(f"/admin/approvals/approvalrequest/{approval.pk}/change/").content.decode()
     for fragment in (
@@ -108,7 +99,7 @@ def test_item_page_shows_the_payload_diff_explanation_and_decides(client, projec
 
 
 def test_a_viewer_cannot_decide_through_the_admin(client, project):
-    viewer = staff(project, Role.VIEWER)
+    viewer = make_staff(project, Role.VIEWER)
     approval = ask(project)
     client.force_login(viewer)
     response = client.post(
@@ -121,7 +112,7 @@ def test_a_viewer_cannot_decide_through_the_admin(client, project):
 
 
 def test_bulk_approval_only_low_risk_and_only_after_confirmation(client, project):
-    operator = staff(project, Role.OPERATOR)
+    operator = make_staff(project, Role.OPERATOR)
     low = [ask(project, f"Low {i}", risk=0.1) for i in range(2)]
     high = ask(project, "High", risk=0.9)
     client.force_login(operator)
@@ -149,7 +140,7 @@ def test_bulk_approval_only_low_risk_and_only_after_confirmation(client, project
 def test_inbox_with_100k_rows_renders_in_bounded_queries(
     client, project, django_assert_max_num_queries
 ):
-    operator = staff(project, Role.OPERATOR)
+    operator = make_staff(project, Role.OPERATOR)
     now = timezone.now()
     ApprovalRequest.objects.bulk_create(
         [
@@ -182,7 +173,7 @@ def test_inbox_with_100k_rows_renders_in_bounded_queries(
 
 
 def test_policy_save_in_admin_keeps_a_revision_with_diff(client, project):
-    editor = staff(project, Role.POLICY_EDITOR, Role.OPERATOR)
+    editor = make_staff(project, Role.POLICY_EDITOR, Role.OPERATOR)
     policy = policy_apply_template(project=project, template="downstream", editor=editor)
     client.force_login(editor)
     url = f"/admin/policies/governancepolicy/{policy.pk}/change/"
@@ -222,7 +213,7 @@ def test_policy_save_in_admin_keeps_a_revision_with_diff(client, project):
 
 
 def test_a_negation_pattern_is_refused_on_save(project):
-    editor = staff(project, Role.POLICY_EDITOR)
+    editor = make_staff(project, Role.POLICY_EDITOR)
     policy = policy_apply_template(project=project, template="autopack", editor=editor)
     draft = snapshot_of(policy)
     draft["path_rules"]["protected"].append("!docs/public/")
@@ -232,7 +223,7 @@ def test_a_negation_pattern_is_refused_on_save(project):
 
 
 def test_preview_shows_which_recent_decisions_would_change(client, project):
-    editor = staff(project, Role.POLICY_EDITOR)
+    editor = make_staff(project, Role.POLICY_EDITOR)
     policy = policy_apply_template(project=project, template="autopack", editor=editor)
     patch_decide(project=project, patch=parse_patch(DOCS_DIFF), first_run=False, requester="t")
     draft = snapshot_of(policy)

@@ -8,11 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.selectors import APPROVER_ROLES
 from autopack_site.actors import SYSTEM, actor_of_user
 from autopack_site.errors import Conflict, Forbidden, Unprocessable
 from autopack_site.redaction import redact
-from autopack_site.selectors import user_has_role
+from autopack_site.roles import Capability, role_allows
 from ledger.conf import ledger_settings
 from ledger.guards import verdict_at_execution
 from ledger.models import HELD_BY_GUARD, ActionMode, ActionStatus, ExternalAction
@@ -112,7 +111,7 @@ def _needs_human(action_id: int, why: str) -> str:
 
 
 def _operator(user: AbstractBaseUser, action: ExternalAction, reason: str) -> str:
-    if not user_has_role(user=user, project_id=action.project_id, roles=APPROVER_ROLES):
+    if not role_allows(user, action.project_id, Capability.OPERATE_ACTIONS):
         raise Forbidden("Only an operator of this project can do that.", code="not_an_operator")
     if not reason.strip():
         raise Unprocessable("Give a reason; it is kept in the ledger.", code="reason_required")

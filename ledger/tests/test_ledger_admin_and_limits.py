@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from autopack_site.demo import operators_group
+from autopack_site.services import staff_group_sync
 from ledger.models import ActionEvent, ActionStatus, ExternalAction
 from ledger.services import action_execute
 from ledger.tests.conftest import order, propose
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_operator_records_an_outcome_from_the_needs_reconciliation_list(client, actor, approver):
-    approver.groups.add(operators_group())
+    approver.groups.add(staff_group_sync())
     body = propose(actor, "n-1", "alpaca", "orders.create", order()).json()
     ExternalAction.objects.filter(pk=body["id"]).update(status=ActionStatus.NEEDS_RECONCILIATION)
     client.force_login(approver)

@@ -1,0 +1,153 @@
+"""One scenario per admin action and custom view: a fresh row in the state it needs, how to
+perform it, and how to tell it was done."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from approvals.models import ApprovalStatus
+from approvals.services import approval_request_create
+from autopack_site.models import Project, ProjectMembership, Role
+from autopack_site.services import agent_key_create
+from ledger.models import ActionStatus
+from policies.models import GovernancePolicy
+from policies.services import policy_disable, policy_enable
+from policies.snapshots import snapshot_of
+from runs.models import RunStatus
+from runs.services import run_pause
+from tests.factories import make_run, make_staff
+from tests.role_matrix.world import admin_url, make_action, make_credential, unique
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fresh row in the state the action needs, and how to tell it was done."""
+
+    prepare: Callable[[Project], Any]
+    done: Callable[[Any], bool]
+    extra: Callable[[Any], dict[str, str]] = lambda obj: {}
+    url: Callable[[Any], str] | None = None  # a custom view's URL (None: the changelist)
+
+
+def _fresh(obj):
+    return type(obj)._default_manager.filter(pk=obj.pk).first()
+
+
+def _key(project):
+    return agent_key_create(project=project, name=f"k-{next(unique)}", scopes=["read"])[0]
+
+
+def _paused_run(project):
+    run = make_run(project)
+    run_pause(run=run, actor="matrix", reason="")
+    return run
+
+
+def _policy_in_state(enabled: bool):
+    def prepare(project):
+        policy = GovernancePolicy.objects.get(project=project)
+        if policy.enabled != enabled:
+            change = policy_enable if enabled else policy_disable
+            change(policy=policy, editor=None, reason="matrix")
+        return policy
+
+    return prepare
+
+
+def _approval(project):
+    n = next(unique)
+    return approval_request_create(
+        project=project, kind="action", subject=f"m-{n}", title=f"m-{n}", payload={"n": n}
+    )
+
+
+def _status_of(status):
+    return lambda obj: _fresh(obj).status == status
+
+
+SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("autopack_site.projectmembership", "delete_selected"): Scenario(
+        lambda p: make_staff(p, Role.VIEWER),
+        lambda user: not ProjectMembership.objects.filter(user=user).exists(),
+        lambda user: {"post": "yes"},
+    ),
+    ("autopack_site.agentkey", "action_revoke"): Scenario(
+        _key, lambda key: _fresh(key).revoked_at is not None
+    ),
+    ("runs.run", "action_pause"): Scenario(make_run, _status_of(RunStatus.PAUSED)),
+    ("runs.run", "action_resume"): Scenario(
+        _paused_run, lambda run: _fresh(run).status != RunStatus.PAUSED
+    ),
+    ("runs.run", "action_cancel"): Scenario(make_run, _status_of(RunStatus.CANCELLED)),
+    ("policies.governancepolicy", "action_disable"): Scenario(
+        _policy_in_state(True), lambda policy: not _fresh(policy).enabled
+    ),
+    ("policies.governancepolicy", "action_enable"): Scenario(
+        _policy_in_state(False), lambda policy: _fresh(policy).enabled
+    ),
+    ("policies.governancepolicy", "preview"): Scenario(
+        _policy_in_state(True),
+        lambda policy: _fresh(policy).version > policy.version,
+        lambda policy: {
+            "draft": json.dumps(snapshot_of(policy), default=str),
+            "save": "yes",
+            "reason": "saved from the preview",
+        },
+        url=lambda policy: reverse("admin:policies_governancepolicy_preview", args=[policy.pk]),
+    ),
+    ("approvals.approvalrequest", "approve_low_risk"): Scenario(
+        _approval,
+        _status_of(ApprovalStatus.APPROVED),
+        lambda approval: {f"hash_{approval.pk}": approval.payload_hash},
+    ),
+    ("approvals.approvalrequest", "decide"): Scenario(
+        _approval,
+        _status_of(ApprovalStatus.APPROVED),
+        lambda approval: {"verdict": "approve", "payload_hash_seen": approval.payload_hash},
+        url=lambda approval: reverse("admin:approvals_approvalrequest_decide", args=[approval.pk]),
+    ),
+    ("ledger.externalaction", "action_record_succeeded"): Scenario(
+        lambda p: make_action(p, ActionStatus.NEEDS_RECONCILIATION),
+        _status_of(ActionStatus.SUCCEEDED),
+    ),
+    ("ledger.externalaction", "action_record_failed"): Scenario(
+        lambda p: make_action(p, ActionStatus.NEEDS_RECONCILIATION),
+        _status_of(ActionStatus.FAILED),
+    ),
+    ("ledger.externalaction", "action_authorise_retry"): Scenario(
+        lambda p: make_action(p, ActionStatus.NEEDS_RECONCILIATION),
+        _status_of(ActionStatus.APPROVED),
+    ),
+    ("ledger.externalaction", "action_release"): Scenario(
+        lambda p: make_action(p, ActionStatus.HELD), _status_of(ActionStatus.APPROVED)
+    ),
+    ("ledger.externalaction", "action_cancel"): Scenario(
+        lambda p: make_action(p, ActionStatus.HELD), _status_of(ActionStatus.CANCELLED)
+    ),
+    ("ledger.providercredential", "delete_selected"): Scenario(
+        make_credential, lambda credential: _fresh(credential) is None, lambda c: {"post": "yes"}
+    ),
+}
+
+
+def perform(scenario: Scenario, model, client: Client, name: str, obj) -> None:
+    if scenario.url is not None:
+        response = client.post(scenario.url(obj), scenario.extra(obj))
+        assert response.status_code in (200, 302, 403, 404)
+        return
+    selected = obj.pk
+    if model is ProjectMembership:  # the scenario's row is a user: select their membership
+        selected = ProjectMembership.objects.get(user=obj).pk
+    form = {
+        "action": name,
+        "_selected_action": [selected],
+        "confirmed": "yes",
+        "reason": "matrix",
+        **scenario.extra(obj),
+    }
+    response = client.post(admin_url(model, "changelist"), form)
+    assert response.status_code in (200, 302, 403)
