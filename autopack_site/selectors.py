@@ -1,10 +1,16 @@
 """Reads for tenancy."""
 
+import logging
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from autopack_site.db.rows import RowReader, fetch_one
-from autopack_site.models import AgentKey, Project, ProjectMembership
+from autopack_site.encryption import InvalidToken, open_sealed
+from autopack_site.models import AgentKey, Project, ProjectMembership, ProjectSigningSecret
+
+logger = logging.getLogger(__name__)
 
 _KEY_ROW = RowReader(AgentKey, "k")
 _KEY_PROJECT_ROW = RowReader(Project, "p")
@@ -39,3 +45,25 @@ def agent_key_by_prefix(*, prefix: str) -> AgentKey | None:
     key = _KEY_ROW.load(row[:split])
     AgentKey.project.field.set_cached_value(key, _KEY_PROJECT_ROW.load(row[split:]))
     return key
+
+
+def signing_secret_current(*, project_id: int) -> str | None:
+    """The secret that signs the project's callbacks and webhooks now, or None when the project
+    has none (or it cannot be decrypted with the configured keys, which is logged)."""
+    row = (
+        ProjectSigningSecret.objects.filter(project_id=project_id, signs_from__lte=timezone.now())
+        .order_by("-signs_from", "-pk")
+        .only("sealed_secret", "fingerprint")
+        .first()
+    )
+    if row is None:
+        return None
+    try:
+        return open_sealed(row.sealed_secret)
+    except InvalidToken:
+        logger.error(
+            "signing secret cannot be decrypted; keep the old key in SECRET_KEY_FALLBACKS or "
+            "AUTOPACK_ENCRYPTION_KEYS, or rotate it",
+            extra={"project": project_id, "fingerprint": row.fingerprint},
+        )
+        return None

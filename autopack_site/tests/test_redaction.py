@@ -1,6 +1,6 @@
 import pytest
 
-from autopack_site.redaction import MASK, contains_secret_value, redact, redact_headers
+from autopack_site.redaction import MASK, contains_credential, redact, redact_headers
 
 
 @pytest.mark.parametrize(
@@ -39,8 +39,8 @@ def test_headers_and_detection():
         "X-Auth-Token": MASK,
         "Accept": "json",
     }
-    assert contains_secret_value("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
-    assert not contains_secret_value("a harmless title")
+    assert contains_credential("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
+    assert not contains_credential("a harmless title")
 
 
 def test_every_log_line_is_redacted_whoever_wrote_it():

@@ -2,8 +2,9 @@
 
 Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
 client_order_id, Shopify Admin GraphQL productCreate / products(query), Etsy draft listings,
-YouTube videos.insert / search, and a webhook sink at /webhook/...). What was created is kept in
-memory. Control endpoints:
+YouTube videos.insert / search, a webhook sink at /webhook/..., and the OAuth token endpoints
+of Google (/token) and Etsy (/v3/public/oauth/token), which answer a refresh_token grant with a
+fresh access token). What was created is kept in memory. Control endpoints:
 
     POST /_faults  {"match": "/v2/orders", "mode": "500" | "429" | "slow" | "drop_after_commit"
                     | "drop_before_commit", "count": 1, "retry_after": 2, "delay": 3}
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+OAUTH_TOKEN_PATHS = {"/token", "/v3/public/oauth/token"}
 
 
 class FakeState:
@@ -132,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- providers ----------------------------------------------------------------------------
     def _route(self, method, path, query, raw) -> tuple[int, Any]:
+        if path in OAUTH_TOKEN_PATHS and method == "POST":
+            return self._token(parse_qs(raw.decode()))
         body = (
             json.loads(raw) if raw and method == "POST" and not path.startswith("/webhook/") else {}
         )
@@ -175,6 +179,12 @@ class Handler(BaseHTTPRequestHandler):
             )
             return 200, {"received": True}
         return 404, {"error": f"no fake for {method} {path}"}
+
+    def _token(self, form: dict[str, list[str]]) -> tuple[int, Any]:
+        if form.get("grant_type") != ["refresh_token"] or not form.get("refresh_token"):
+            return 400, {"error": "invalid_grant"}
+        token = f"fake-access-{uuid.uuid4().hex}"
+        return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
 
     def _alpaca_create(self, body) -> tuple[int, Any]:
         with self.state.lock:

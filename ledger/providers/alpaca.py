@@ -41,6 +41,7 @@ class AlpacaAdapter(ProviderAdapter):
     name = "alpaca"
     actions = {"orders.create": OrderCreate}
     dedupes_by_reference = True
+    default_base_url = "https://paper-api.alpaca.markets"
 
     def prepare(self, action, payload: OrderCreate, *, reference, ctx: ProviderContext):
         body = {

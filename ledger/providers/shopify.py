@@ -42,6 +42,7 @@ class ShopifyAdapter(ProviderAdapter):
     name = "shopify"
     actions = {"products.create": ProductCreate}
     dedupes_by_reference = False
+    default_base_url = "https://example.myshopify.com"
 
     def _url(self, ctx: ProviderContext) -> str:
         return f"{ctx.base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"

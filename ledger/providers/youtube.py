@@ -42,6 +42,8 @@ class YouTubeAdapter(ProviderAdapter):
     name = "youtube"
     actions = {"videos.insert": VideoInsert}
     dedupes_by_reference = False
+    default_base_url = "https://www.googleapis.com"
+    oauth_token_url = "https://oauth2.googleapis.com/token"
 
     def prepare(self, action, payload: VideoInsert, *, reference, ctx):
         body = payload.model_dump(mode="json", exclude_none=True)

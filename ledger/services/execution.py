@@ -21,7 +21,7 @@ from approvals.services import approval_consume
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
 from autopack_site.queue import orm_broker_in_use
-from autopack_site.redaction import redact, redact_text
+from autopack_site.redaction import redact, scrub
 from ledger.conf import ledger_settings
 from ledger.models import ActionEvent, ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
@@ -285,10 +285,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
 
 
 def _safe(exc: BaseException, secret: str) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[redacted]")
-    return redact_text(text)[:1000]
+    return scrub(f"{type(exc).__name__}: {exc}", secrets=(secret,))[:1000]
 
 
 def actions_sweep_leases(*, now=None) -> int:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide
+from autopack_site.signing import verify
 from ledger.models import ActionEvent, ActionStatus, ExternalAction, ProviderCredential
 from ledger.services import (
     action_authorise_retry,
@@ -191,7 +192,9 @@ def test_a_provider_that_cannot_tell_goes_to_an_operator(actor, approver, fake_p
     assert action.events.last().actor == f"user:{approver.username}"
 
 
-def test_signed_webhook_is_delivered_with_a_verifiable_signature(actor, fake_provider):
+def test_signed_webhook_is_delivered_with_a_verifiable_signature(
+    actor, fake_provider, signing_secret
+):
     hook = {
         "url": f"{fake_provider.url}/webhook/orders",
         "event": "order.created",
@@ -202,7 +205,8 @@ def test_signed_webhook_is_delivered_with_a_verifiable_signature(actor, fake_pro
     deliveries = created(fake_provider, "webhook")
     assert len(deliveries) == 1
     headers = {k.lower(): v for k, v in deliveries[0]["headers"].items()}
-    assert headers["x-autopack-signature"].startswith("t=")
+    body = deliveries[0]["body"].encode()
+    assert verify(signing_secret, headers["x-autopack-signature"], body)  # the project's secret
 
 
 def test_canary_secrets_reach_neither_the_database_nor_the_logs(
