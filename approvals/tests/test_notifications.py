@@ -3,9 +3,7 @@ e-mail through Django's locmem backend; failures recorded, retried, never leakin
 
 import json
 import logging
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -20,50 +18,25 @@ from autopack_site.models import Role
 from autopack_site.services import signing_secret_rotate
 from autopack_site.signing import verify
 from tests.factories import make_member
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "123456789:AAtelegram-canary-token-abcdefghijklmnopq"
 
 
-class Sink(BaseHTTPRequestHandler):
-    received: list = []
-    status = 200
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers.items()), body))
-        self.send_response(type(self).status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def listener():
-    handler = type("S", (Sink,), {"received": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, handler, f"http://127.0.0.1:{server.server_address[1]}/hook"
-
-
 @pytest.fixture
 def sink(settings):
-    server, handler, url = listener()
-    settings.AUTOPACK_OUTBOUND_ALLOW = [url]  # this loopback sink, and no other
-    yield handler, url
-    server.shutdown()
-    server.server_close()
+    with Listener() as listener:
+        settings.AUTOPACK_OUTBOUND_ALLOW = [listener.origin]  # this loopback sink, no other
+        yield listener, f"{listener.url}/hook"
 
 
 @pytest.fixture
 def stranger():
     """A loopback listener nobody configured: nothing may ever reach it."""
-    server, handler, url = listener()
-    yield handler, url
-    server.shutdown()
-    server.server_close()
+    with Listener() as listener:
+        yield listener, f"{listener.url}/hook"
 
 
 def ask(project, callback_url=""):
@@ -122,9 +95,9 @@ def test_webhook_is_signed_with_the_projects_secret_on_each_status_change(
     )
     for delivery in NotificationDelivery.objects.filter(channel="webhook").order_by("id"):
         assert notification_send(delivery.pk) == NotificationStatus.SENT
-    events = [json.loads(body)["event"] for _, body in handler.received]
+    events = [json.loads(got.body)["event"] for got in handler.received]
     assert events == ["created", "approved"]
-    headers, body = handler.received[1]
+    headers, body = handler.received[1].headers, handler.received[1].body
     assert verify(secret, headers["X-Autopack-Signature"], body)
     # another project's agent holds another secret: it can neither verify nor forge these
     assert not verify(others_secret, headers["X-Autopack-Signature"], body)
@@ -141,9 +114,7 @@ def test_without_a_signing_secret_nothing_is_sent_and_the_reason_is_recorded(pro
     assert handler.received == []
 
 
-def test_a_callback_to_an_unconfigured_loopback_listener_fails_and_sends_nothing(
-    project, stranger
-):
+def test_a_callback_to_an_unconfigured_loopback_listener_fails_and_sends_nothing(project, stranger):
     signing_secret_rotate(project=project)
     handler, url = stranger
     request = ask(project, callback_url=url)  # a service call: past the API's early check

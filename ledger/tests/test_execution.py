@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide
+from autopack_site import outbound
 from autopack_site.signing import verify
 from ledger.models import ActionEvent, ActionStatus, ExternalAction, ProviderCredential
 from ledger.services import (
@@ -21,6 +22,7 @@ from ledger.services import (
     actions_sweep_leases,
 )
 from ledger.tests.conftest import CANARIES, order, product, propose
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
@@ -234,3 +236,20 @@ def test_canary_secrets_reach_neither_the_database_nor_the_logs(
     everything = "\n".join(dumps) + caplog.text
     for canary in CANARIES:
         assert canary not in everything
+
+
+def test_a_webhook_whose_name_resolves_inside_fails_and_sends_nothing(
+    actor, fake_provider, monkeypatch
+):
+    """Accepted at proposal (a name, no DNS there); at the call the name resolves to a
+    loopback listener: the action fails with a reason, never unknown, and nothing arrives."""
+    with Listener() as stranger:
+        hook = {"url": f"http://hooks.example:{stranger.port}/in", "event": "e", "data": {}}
+        body = propose(actor, "w-9", "webhook", "send", hook).json()
+        assert body["status"] == "approved"
+        monkeypatch.setattr(outbound, "resolve", lambda host, port: ["127.0.0.1"])
+        assert action_execute(body["id"]) == ActionStatus.FAILED
+        event = ExternalAction.objects.get(pk=body["id"]).events.last()
+        assert event.detail["code"] == "OutboundRefused"
+        assert "127.0.0.1" in event.detail["error"]
+        assert stranger.received == []
