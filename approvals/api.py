@@ -1,7 +1,9 @@
 """Agents read approval requests (and long-poll them); humans decide in the admin only."""
 
+import hmac
 import time
 
+from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -22,13 +24,21 @@ from autopack_site.api.openapi import ERROR_RESPONSES
 POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
+def approver_label(user_id: int) -> str:
+    """Agents learn that an operator decided, and can tell two decisions apart, but never who:
+    an id keyed by the server's secret, stable per user."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"approver:{user_id}".encode(), "sha256")
+    return f"operator:{digest.hexdigest()[:12]}"
+
+
 def approval_out(request: ApprovalRequest) -> ApprovalOut:
     return ApprovalOut(
         id=request.pk,
         kind=request.kind,
         status=request.status,
         title=request.title,
-        target_ref=request.target_ref,
+        subject=request.subject,
+        target_id=request.target_id,
         payload_hash=request.payload_hash,
         risk_score=request.risk_score,
         required_approvals=request.required_approvals,
@@ -42,7 +52,7 @@ def approval_out(request: ApprovalRequest) -> ApprovalOut:
         decisions=[
             DecisionOut(
                 verdict=d.verdict,
-                approver=d.approver.get_username(),
+                approver=approver_label(d.approver_id),
                 reason=d.reason,
                 reason_code=d.reason_code,
                 payload_hash_seen=d.payload_hash_seen,

@@ -24,7 +24,9 @@ class ApprovalListQuery(BaseModel):
 
 class DecisionOut(BaseModel):
     verdict: Literal["approve", "reject"]
-    approver: str
+    approver: str = Field(
+        description="Who decided, as agents see it: the role and an opaque id, never a name."
+    )
     reason: str
     reason_code: str
     payload_hash_seen: str
@@ -36,7 +38,8 @@ class ApprovalOut(BaseModel):
     kind: str
     status: StatusName
     title: str
-    target_ref: str
+    subject: str
+    target_id: int | None
     payload_hash: str
     risk_score: float
     required_approvals: int
@@ -57,7 +60,8 @@ class ApprovalSummaryOut(BaseModel):
     kind: str
     status: StatusName
     title: str
-    target_ref: str
+    subject: str
+    target_id: int | None
     payload_hash: str
     risk_score: float
     expires_at: datetime

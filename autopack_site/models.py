@@ -86,6 +86,12 @@ class AgentKey(models.Model):
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def actor_label(self) -> str:
+        """How events name this key: the name for people, the prefix to tell reused names
+        apart."""
+        return f"agent:{self.name}:{self.prefix}"
+
 
 class ProjectSigningSecret(models.Model):
     """A project's secret for signing what the platform sends to its agents (approval callbacks,

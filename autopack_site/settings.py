@@ -187,6 +187,34 @@ AUTOPACK_DEFAULT_LEASE_SECONDS = env_int("AUTOPACK_DEFAULT_LEASE_SECONDS", 300)
 AUTOPACK_MAX_LEASE_SECONDS = env_int("AUTOPACK_MAX_LEASE_SECONDS", 3600)
 AUTOPACK_WORKER_STALE_SECONDS = env_int("AUTOPACK_WORKER_STALE_SECONDS", 180)
 
+# --- Ledger (ledger/conf.py gives services a typed view of these) -----------------------------
+AUTOPACK_PROVIDERS = ("alpaca", "etsy", "shopify", "webhook", "youtube")
+AUTOPACK_ACTION_LEASE_SECONDS = env_int("AUTOPACK_ACTION_LEASE_SECONDS", 120)
+AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS = env_int("AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS", 20)
+AUTOPACK_ACTION_MAX_ATTEMPTS = env_int("AUTOPACK_ACTION_MAX_ATTEMPTS", 5)
+AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = env_int("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", 30)
+AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS = env_int("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", 10)
+AUTOPACK_PROVIDER_ENVIRONMENT = env_str("AUTOPACK_PROVIDER_ENVIRONMENT", "sandbox")
+# How long a request waits for another holding the same Idempotency-Key before 409.
+AUTOPACK_IDEMPOTENCY_WAIT_MS = env_int("AUTOPACK_IDEMPOTENCY_WAIT_MS", 2000)
+# Base URL per provider (empty: the provider's real API); the tests and `make run` point them
+# at the loopback fake provider.
+AUTOPACK_PROVIDER_URLS = {
+    provider: env_str(f"AUTOPACK_PROVIDER_URL_{provider.upper()}", "")
+    for provider in AUTOPACK_PROVIDERS
+}
+# Calls per minute per project and provider, shared by every worker.
+AUTOPACK_PROVIDER_RATE_LIMITS = {
+    provider: env_int(f"AUTOPACK_RATE_LIMIT_{provider.upper()}", default)
+    for provider, default in {
+        "alpaca": 180,
+        "etsy": 300,
+        "shopify": 120,
+        "webhook": 600,
+        "youtube": 60,
+    }.items()
+}
+
 # --- django-q2 --------------------------------------------------------------------------------
 Q_CLUSTER = {
     "name": "autopack",

@@ -4,7 +4,7 @@ import json
 import re
 import time
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
@@ -27,7 +27,7 @@ from ledger.schemas import (
     ProviderOut,
     ProvidersOut,
 )
-from ledger.serializers import action_out
+from ledger.serializers import action_out, render_answer
 
 _KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 WAITING = frozenset(
@@ -82,7 +82,11 @@ class ActionsView(ProjectScopedAPIView):
         proposal = services.Proposal(**body.model_dump())
         try:
             result = services.action_propose(
-                project=self.project, key=self.agent_key, idempotency_key=key, proposal=proposal
+                project=self.project,
+                key=self.agent_key,
+                idempotency_key=key,
+                proposal=proposal,
+                answer_for=render_answer,
             )
         except Conflict as busy:
             if busy.code != "request_in_progress":
@@ -92,11 +96,16 @@ class ActionsView(ProjectScopedAPIView):
                 status=409,
                 headers={"Retry-After": "1"},
             )
+        answer = result.action.answer
+        # The stored bytes, not a re-rendering: a replay is byte-for-byte the first answer.
         if result.replayed:
-            return Response(
-                result.action.response_body, status=200, headers={"Idempotent-Replayed": "true"}
+            return HttpResponse(
+                answer.body,
+                status=200,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
             )
-        return Response(result.action.response_body, status=201)
+        return HttpResponse(answer.body, status=answer.status_code, content_type="application/json")
 
 
 class ActionDetailView(ProjectScopedAPIView):

@@ -65,9 +65,8 @@ SCOPES = {
 def fake_provider(monkeypatch, settings):
     server = FakeProviderServer(port=0)
     server.start()
-    for provider in SCOPES:
-        monkeypatch.setenv(f"AUTOPACK_PROVIDER_URL_{provider.upper()}", server.url)
-    monkeypatch.setenv("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", "5")
+    settings.AUTOPACK_PROVIDER_URLS = {provider: server.url for provider in SCOPES}
+    settings.AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = 5
     # the fake is on loopback: webhooks (whose targets agents choose) may reach it, nothing else
     settings.AUTOPACK_OUTBOUND_ALLOW = [server.url]
     try:

@@ -179,7 +179,7 @@ def test_a_credential_with_an_unusable_name_is_held_at_execution(actor, ledger_p
 def test_the_migration_keeps_names_in_the_namespace_and_holds_the_rest(ledger_project):
     from importlib import import_module
 
-    migration = import_module("ledger.migrations.0003_credential_secret_namespace")
+    migration = import_module("ledger.migrations.0006_credential_secret_namespace")
     inside = secret_variable(ledger_project.slug, "ALPACA_KEY")
     ProviderCredential.objects.filter(provider="alpaca").update(secret_name=inside)
     ProviderCredential.objects.filter(provider="shopify").update(secret_name="DATABASE_URL")

@@ -42,7 +42,7 @@ def into_the_namespace(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0002_append_only_triggers"), ("autopack_site", "0001_initial")]
+    dependencies = [("ledger", "0005_held_by"), ("autopack_site", "0001_initial")]
 
     operations = [
         migrations.RenameField("providercredential", "secret_ref", "secret_name"),
