@@ -85,7 +85,7 @@ def _target(url: str | httpx.URL) -> tuple[str, str, int]:
     return scheme, host, parsed.port or DEFAULT_PORTS[scheme]
 
 
-def _origin(entry: str) -> tuple[str, int]:
+def allowed_origin(entry: str) -> tuple[str, int]:
     """``host:port`` or a URL → the (host key, port) it allows."""
     if "://" in entry:
         _scheme, host, port = _target(entry)
@@ -98,7 +98,7 @@ def _origin(entry: str) -> tuple[str, int]:
 
 def _allowed(host: str, port: int, extra: Iterable[str]) -> bool:
     entries = (*settings.AUTOPACK_OUTBOUND_ALLOW, *(entry for entry in extra if entry))
-    return (_host_key(host), port) in {_origin(entry) for entry in entries}
+    return (_host_key(host), port) in {allowed_origin(entry) for entry in entries}
 
 
 def check_outbound_url(url: str, *, allow: Iterable[str] = ()) -> None:

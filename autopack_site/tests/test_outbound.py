@@ -217,3 +217,10 @@ def test_tls_to_the_pinned_address_still_verifies_the_original_name(tmp_path, mo
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_malformed_allow_entry_fails_the_system_check(settings):
+    from autopack_site.checks import check_outbound_allow
+
+    settings.AUTOPACK_OUTBOUND_ALLOW = ["127.0.0.1:8765", "fake-without-a-port"]
+    assert [error.id for error in check_outbound_allow(None)] == ["autopack.E004"]

@@ -84,6 +84,7 @@ class AlpacaAdapter(ProviderAdapter):
             f"{ctx.base_url.rstrip('/')}/v2/orders:by_client_order_id",
             _auth(ctx.secret),
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"client_order_id": reference},
         )
         if response.status_code == 404:

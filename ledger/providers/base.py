@@ -86,9 +86,10 @@ class NotSent(ProviderError):
 
 class OutboundRefused(ProviderError):
     """The target is not one the platform calls (autopack_site.outbound): nothing was sent and
-    trying again will not change that, so the action fails with this code."""
+    trying again will not change that, so the action fails (never unknown)."""
 
-    code = "outbound_refused"
+    retry_safe = False
+    sent = False
 
 
 class RateLimited(ProviderError):
@@ -156,8 +157,10 @@ class ProviderAdapter(abc.ABC):
         return base + urlsplit(self.oauth_token_url).path
 
     def trusted_urls(self, ctx: ProviderContext) -> tuple[str, ...]:
-        """Configured URLs this adapter's calls may reach although they are internal."""
-        return (ctx.base_url,)
+        """A base URL an operator configured (the fake provider) may be internal; the public
+        default is checked and pinned like any other target."""
+        configured = ctx.base_url.rstrip("/") not in ("", self.default_base_url)
+        return (ctx.base_url,) if configured else ()
 
     def validate(self, action: str, payload: dict) -> BaseModel:
         schema = self.actions.get(action)
@@ -237,13 +240,19 @@ def send(prepared: PreparedRequest, ctx: ProviderContext, *, trusted: tuple[str,
         raise OutcomeUnknown(f"the call may have happened: {type(exc).__name__}") from None
 
 
-def get_json(url: str, headers: dict[str, str], ctx: ProviderContext, params=None, body=None):
-    """A read for lookups (GET, or POST for GraphQL queries) at the configured base URL:
-    failures are NotSent because a lookup changes nothing and is always safe to repeat."""
+def get_json(
+    url: str,
+    headers: dict[str, str],
+    ctx: ProviderContext,
+    *,
+    trusted: tuple[str, ...] = (),
+    params=None,
+    body=None,
+):
+    """A read for lookups (GET, or POST for GraphQL queries): failures are NotSent because a
+    lookup changes nothing and is always safe to repeat."""
     try:
-        with outbound_client(
-            timeout=ctx.timeout, allow=(ctx.base_url,), transport=ctx.transport
-        ) as client:
+        with outbound_client(timeout=ctx.timeout, allow=trusted, transport=ctx.transport) as client:
             if body is None:
                 return client.get(url, headers=headers, params=params)
             return client.post(url, headers=headers, content=canonical_json(body))

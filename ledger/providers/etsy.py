@@ -85,6 +85,7 @@ class EtsyAdapter(ProviderAdapter):
             self._listings(ctx, payload.shop_id),
             _headers(ctx.secret),
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"state": "draft", "limit": 100},
         )
         body = self.check(response)

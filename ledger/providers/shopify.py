@@ -95,7 +95,10 @@ class ShopifyAdapter(ProviderAdapter):
 
     def lookup(self, action, payload, *, reference, ctx) -> LookupResult:
         query = {"query": FIND, "variables": {"query": f"tag:'{_tag(reference)}'"}}
-        body = super().check(get_json(self._url(ctx), self._headers(ctx), ctx, body=query))
+        response = get_json(
+            self._url(ctx), self._headers(ctx), ctx, trusted=self.trusted_urls(ctx), body=query
+        )
+        body = super().check(response)
         edges = body["data"]["products"]["edges"]
         if not edges:
             return LookupResult(state="absent")

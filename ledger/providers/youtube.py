@@ -80,6 +80,7 @@ class YouTubeAdapter(ProviderAdapter):
             f"{ctx.base_url.rstrip('/')}/youtube/v3/search",
             {"Authorization": f"Bearer {ctx.secret}"},
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"part": "id", "forMine": "true", "type": "video", "q": _tag(reference)},
         )
         body = self.check(response)

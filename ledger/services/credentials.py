@@ -183,11 +183,12 @@ def credential_refresh(
     times. On failure the credential is held, its provider's queued actions are held, and
     operators are told."""
     adapter = get_adapter(credential.provider)
-    base_url = ledger_settings().base_url(credential.provider) or default_base_url(adapter.name)
+    configured = ledger_settings().base_url(credential.provider)  # the fake provider, say
+    base_url = configured or default_base_url(adapter.name)
     refresh_token = _namespaced(credential, credential.refresh_token_name)
     client_secret = credential_secret(credential)
     error = ""
-    with outbound_client(timeout=10, allow=(base_url,), transport=transport) as client:
+    with outbound_client(timeout=10, allow=(configured,), transport=transport) as client:
         for attempt in range(REFRESH_ATTEMPTS):
             try:
                 response = client.post(

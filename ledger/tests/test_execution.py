@@ -249,3 +249,16 @@ def test_a_webhook_whose_name_resolves_inside_fails_and_sends_nothing(
         assert event.detail["code"] == "OutboundRefused"
         assert "127.0.0.1" in event.detail["error"]
         assert stranger.received == []
+
+
+def test_a_deduplicating_provider_whose_name_resolves_inside_fails_not_unknown(
+    actor, fake_provider, settings, monkeypatch
+):
+    """Alpaca deduplicates, so a refusal it sent is looked up first; a call the outbound check
+    refused was never sent and fails at once."""
+    settings.AUTOPACK_PROVIDER_URLS = {**settings.AUTOPACK_PROVIDER_URLS, "alpaca": ""}
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: ["10.0.0.7"])
+    body = propose(actor, "w-10", "alpaca", "orders.create", order()).json()
+    assert action_execute(body["id"]) == ActionStatus.FAILED
+    event = ExternalAction.objects.get(pk=body["id"]).events.last()
+    assert event.detail["code"] == "OutboundRefused" and "10.0.0.7" in event.detail["error"]

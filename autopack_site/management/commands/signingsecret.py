@@ -38,8 +38,11 @@ class Command(BaseCommand):
             self.stdout.write(plaintext)
             return
         now = timezone.now()
-        for row in ProjectSigningSecret.objects.filter(project=found).order_by("signs_from"):
-            state = "pending" if row.signs_from > now else "started"
-            self.stdout.write(
-                f"{row.fingerprint}  {state:8} signs from {row.signs_from:%Y-%m-%d %H:%M}"
-            )
+        rows = list(ProjectSigningSecret.objects.filter(project=found).order_by("signs_from"))
+        started = [row for row in rows if row.signs_from <= now]
+        for row in rows:
+            if row.signs_from > now:
+                state = "pending"
+            else:
+                state = "signing" if row is started[-1] else "retired"
+            self.stdout.write(f"{row.fingerprint}  {state:8} from {row.signs_from:%Y-%m-%d %H:%M}")
