@@ -1,10 +1,8 @@
 """Agents read approval requests (and long-poll them); humans decide in the admin only."""
 
 import hmac
-import time
 
 from django.conf import settings
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -20,8 +18,6 @@ from approvals.schemas import (
 )
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
-
-POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
 def approver_label(user_id: int) -> str:
@@ -73,15 +69,14 @@ class ApprovalsView(ProjectScopedAPIView):
     )
     def get(self, request):
         query = self.parse_query(ApprovalListQuery)
-        rows = selectors.approvals_for_project(project=self.project, status=query.status)
-        if query.before:
-            rows = rows.filter(Q(pk__lt=query.before))
-        page = list(rows[: query.limit + 1])
-        has_more = len(page) > query.limit
-        page = page[: query.limit]
+        page, next_before = self.keyset_page(
+            selectors.approvals_for_project(project=self.project, status=query.status),
+            before=query.before,
+            limit=query.limit,
+        )
         body = ApprovalListOut(
             results=[ApprovalSummaryOut.model_validate(row, from_attributes=True) for row in page],
-            next_before=page[-1].pk if has_more else None,
+            next_before=next_before,
         )
         return Response(body.model_dump(mode="json"))
 
@@ -101,13 +96,10 @@ class ApprovalDetailView(ProjectScopedAPIView):
     )
     def get(self, request, approval_pk: int):
         query = self.parse_query(ApprovalQuery)
-        approval = self.get_scoped(selectors.approval_get, "approval request", pk=approval_pk)
-        deadline = time.monotonic() + query.wait
-        polls = 0
-        # Each re-read is its own autocommit query: nothing is held open between polls.
-        while approval.status == ApprovalStatus.PENDING and time.monotonic() < deadline:
-            pause = POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)]
-            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
-            polls += 1
-            approval = selectors.approval_get(project=self.project, pk=approval_pk)
+        approval = self.long_poll(
+            lambda: self.get_scoped(selectors.approval_get, "approval request", pk=approval_pk),
+            still_waiting=lambda row: row.status == ApprovalStatus.PENDING,
+            topic=f"approval:{approval_pk}",
+            wait=query.wait,
+        )
         return Response(approval_out(approval).model_dump(mode="json"))

@@ -25,6 +25,7 @@ APPROVAL = StateMachine(
     initial={S.PENDING},
     event_model=ApprovalEvent,
     event_owner=lambda request: {"request_id": request.pk},
+    topic=lambda request: f"approval:{request.pk}",
 )
 
 # Events that notify the outside world (webhook to the agent; operators on "created").

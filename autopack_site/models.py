@@ -128,3 +128,29 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyRequestWindow(models.Model):
+    """An agent key's request budget for the current minute, counted in SQL by every process."""
+
+    key = models.OneToOneField(
+        AgentKey, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    window_started_at = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key_id}: {self.used} since {self.window_started_at:%H:%M:%S}"
+
+
+class LongPollSlot(models.Model):
+    """One long-poll in flight for a key; a poll that dies leaves a slot that lapses by itself."""
+
+    key = models.ForeignKey(AgentKey, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "expires_at"], name="longpoll_key_active")]
+
+    def __str__(self) -> str:
+        return f"poll of key {self.key_id} until {self.expires_at:%H:%M:%S}"

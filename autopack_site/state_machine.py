@@ -21,6 +21,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from autopack_site.changes import announce
 from autopack_site.errors import Conflict
 
 
@@ -45,6 +46,7 @@ class StateMachine:
         event_model: type[models.Model],
         event_owner: EventOwner,
         reset_on_leave: Mapping[str, Mapping[str, Any]] | None = None,
+        topic: Callable[[models.Model], str] | None = None,
         label: str = "",
     ):
         self.model = model
@@ -55,6 +57,8 @@ class StateMachine:
         self.event_owner = event_owner
         # Fields that stop meaning anything once a row leaves a state (a lease, say).
         self.reset_on_leave = {str(k): dict(v) for k, v in (reset_on_leave or {}).items()}
+        # What long-polls wait on (autopack_site/changes.py); announced with every move.
+        self.topic = topic
         self.label = label or model._meta.verbose_name
         field_names = {f.name for f in model._meta.concrete_fields}
         self._stamps_finish = "finished_at" in field_names
@@ -82,6 +86,13 @@ class StateMachine:
                 details={"from": obj.status, "to": to_status},
             )
 
+    def _check_initial(self, status: str) -> None:
+        if status not in self.initial:
+            raise IllegalTransition(
+                f"A {self.label} cannot start as {status}.",
+                details={"from": "", "to": status},
+            )
+
     # --- writes ---------------------------------------------------------------------------------
     def create(
         self,
@@ -93,11 +104,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> models.Model:
         """INSERTs ``obj`` in ``status`` (an initial state) with its first event."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             obj.status = status
             if status in self.terminal and self._stamps_finish and obj.finished_at is None:
@@ -117,11 +124,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> list[models.Model]:
         """``create`` for several rows: one bulk INSERT of the rows, one of their events."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             for obj in objs:
                 obj.status = status
@@ -266,6 +269,9 @@ class StateMachine:
                 for name, value in values.items():
                     setattr(row, name, value)
             self.event_model.objects.bulk_create(events)
+            if self.topic is not None:
+                for row in rows:
+                    announce(self.topic(row))
         return rows
 
     # --- events ---------------------------------------------------------------------------------
@@ -281,6 +287,8 @@ class StateMachine:
 
     def _event(self, obj, from_status, to_status, **kwargs) -> None:
         self._event_row(obj, from_status, to_status, **kwargs).save(force_insert=True)
+        if self.topic is not None and from_status:
+            announce(self.topic(obj))
 
 
 def locked_with(*objs: models.Model) -> None:

@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -38,7 +37,6 @@ WAITING = frozenset(
         ActionStatus.UNKNOWN,
     }
 )
-POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 REQUIRED_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -120,18 +118,20 @@ class ActionDetailView(ProjectScopedAPIView):
     )
     def get(self, request, action_pk: int):
         query = self.parse_query(ActionQuery)
-        action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
-        first_status = action.status
-        deadline = time.monotonic() + query.wait
-        polls = 0
-        while (
-            action.status == first_status
-            and action.status in WAITING
-            and time.monotonic() < deadline
-        ):
-            time.sleep(max(0.0, min(POLL_INTERVALS[min(polls, 5)], deadline - time.monotonic())))
-            polls += 1
-            action = selectors.action_get(project=self.project, pk=action_pk)
+        first_status = None
+
+        def fetch():
+            nonlocal first_status
+            row = self.get_scoped(selectors.action_get, "action", pk=action_pk)
+            first_status = first_status or row.status
+            return row
+
+        action = self.long_poll(
+            fetch,
+            still_waiting=lambda row: row.status == first_status and row.status in WAITING,
+            topic=f"action:{action_pk}",
+            wait=query.wait,
+        )
         return Response(action_out(action).model_dump(mode="json"))
 
 

@@ -30,5 +30,6 @@ ACTION = StateMachine(
     initial={S.DRY_RUN, S.DENIED, S.PENDING_APPROVAL, S.APPROVED, S.HELD},
     event_model=ActionEvent,
     event_owner=lambda action: {"action_id": action.pk},
+    topic=lambda action: f"action:{action.pk}",
     reset_on_leave={S.EXECUTING: {"lease_expires_at": None}, S.HELD: {"held_by": ""}},
 )

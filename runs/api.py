@@ -1,6 +1,5 @@
 """Thin views: parse strictly, call a service, serialise."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -30,6 +29,7 @@ from runs.serializers import (
     attempt_out,
     patch_out,
     phase_out,
+    run_export_document,
     run_out,
     run_summary_out,
     usage_event_out,
@@ -51,15 +51,14 @@ class RunsView(ProjectScopedAPIView):
     )
     def get(self, request):
         query = self.parse_query(RunListQuery)
-        runs = selectors.runs_for_project(project=self.project, status=query.status)
-        if query.before:
-            runs = runs.filter(Q(pk__lt=query.before))
-        page = list(runs.order_by("-id")[: query.limit + 1])
-        has_more = len(page) > query.limit
-        page = page[: query.limit]
+        page, next_before = self.keyset_page(
+            selectors.runs_for_project(project=self.project, status=query.status),
+            before=query.before,
+            limit=query.limit,
+        )
         body = RunListOut(
             results=[run_summary_out(run) for run in page],
-            next_before=page[-1].pk if has_more else None,
+            next_before=next_before,
         )
         return Response(body.model_dump(mode="json"))
 
@@ -141,7 +140,7 @@ class RunClaimView(ProjectScopedAPIView):
         phase = result.attempt.phase
         body_out = ClaimOut(
             attempt=attempt_out(result.attempt, phase.key),
-            phase=phase_out(phase, depends_on=[]),
+            phase=phase_out(phase, depends_on=selectors.phase_dependency_keys(phase=phase)),
             resume_checkpoint=result.resume_checkpoint,
             replayed=result.replayed,
         )
@@ -257,7 +256,13 @@ class RunExportView(ProjectScopedAPIView):
         },
     )
     def get(self, request, run_pk: int):
-        document = self.get_scoped(selectors.run_export, "run", run_pk=run_pk)
+        run = self.get_scoped(selectors.run_get_detailed, "run", run_pk=run_pk)
+        document = run_export_document(
+            run,
+            usage=selectors.usage_totals(run=run),
+            usage_events=selectors.usage_events_for_run(run=run),
+            events=selectors.events_for_run(run=run),
+        )
         return Response(
             document,
             headers={
