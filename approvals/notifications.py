@@ -28,6 +28,7 @@ from autopack_site.actors import SYSTEM
 from autopack_site.canonical import canonical_json
 from autopack_site.models import ProjectMembership, Role
 from autopack_site.outbound import RefusedTarget, outbound_client
+from autopack_site.outbox import outbox_send
 from autopack_site.redaction import scrub
 from autopack_site.selectors import signing_secret_current
 from autopack_site.signing import HEADER, sign
@@ -75,14 +76,8 @@ def notifications_enqueue(*, request: ApprovalRequest, event: str) -> list[Notif
         reason=event,
     )
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _queue(pk), robust=True)
+        outbox_send("approvals.tasks.notification_deliver", delivery.pk)
     return deliveries
-
-
-def _queue(delivery_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("approvals.tasks.notification_deliver", delivery_id)
 
 
 # --- senders: each raises on failure ---------------------------------------------------------

@@ -154,3 +154,27 @@ class LongPollSlot(models.Model):
 
     def __str__(self) -> str:
         return f"poll of key {self.key_id} until {self.expires_at:%H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """A task that must run because of a committed change, written in the same transaction as
+    that change (autopack_site/outbox.py). The relay hands it to the broker and marks it sent;
+    the worker marks it delivered once the task ran. Sent but undelivered for too long means the
+    broker lost it: the relay sends it again (tasks are idempotent)."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sends = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(delivered_at__isnull=True), name="outbox_undelivered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.task}{tuple(self.args)}"

@@ -5,6 +5,7 @@ from django_q.models import Schedule
 SCHEDULES = [
     # (name, function, minutes between runs)
     ("worker-heartbeat", "autopack_site.tasks.worker_heartbeat", 1),
+    ("outbox-relay", "autopack_site.tasks.outbox_relay", 1),
     ("runs-sweep-expired-leases", "runs.tasks.sweep_expired_leases", 1),
     ("approvals-expire", "approvals.tasks.approvals_expire_due", 1),
     ("approvals-redeliver-lost", "approvals.tasks.approvals_redeliver", 1),

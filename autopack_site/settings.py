@@ -305,6 +305,11 @@ AUTOPACK_PROVIDER_RATE_LIMITS = {
     }.items()
 }
 
+# --- The outbox relay (autopack_site/outbox.py) ------------------------------------------------
+AUTOPACK_OUTBOX_POLL_SECONDS = float(env_str("AUTOPACK_OUTBOX_POLL_SECONDS", "0.2"))
+# Sent but not run after this long: the broker lost it (a Redis worker died); send it again.
+AUTOPACK_OUTBOX_REDELIVER_SECONDS = env_int("AUTOPACK_OUTBOX_REDELIVER_SECONDS", 300)
+
 # --- django-q2 --------------------------------------------------------------------------------
 Q_CLUSTER = {
     "name": "autopack",
@@ -321,9 +326,17 @@ Q_CLUSTER = {
     # django-q logs every enqueue at INFO; one line per proposed action is noise, not news
     "log_level": env_str("Q_LOG_LEVEL", "WARNING"),
 }
-if env_str("Q_REDIS_URL"):
+Q_REDIS_URL = env_str("Q_REDIS_URL")
+if Q_REDIS_URL:
+    try:
+        import redis  # noqa: F401 - only to fail here, at start, with the fix in the message
+    except ImportError:
+        raise ImproperlyConfigured(
+            "Q_REDIS_URL is set but the redis package is not installed: "
+            "pip install 'autopack[redis]' (or unset Q_REDIS_URL to use the ORM broker)."
+        ) from None
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = env_str("Q_REDIS_URL")
+    Q_CLUSTER["redis"] = Q_REDIS_URL
 
 # --- Logging: one JSON object per line, each with the request id -------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
@@ -346,6 +359,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
+        # axes announces itself at every start; lockouts are still logged at WARNING
+        "axes": {"level": "WARNING"},
     },
 }
 

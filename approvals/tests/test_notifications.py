@@ -14,7 +14,7 @@ from approvals import notifications
 from approvals.models import NotificationDelivery, NotificationStatus
 from approvals.notifications import notification_send
 from approvals.services import approval_decide, approval_request_create
-from autopack_site.models import Role
+from autopack_site.models import OutboxMessage, Role
 from autopack_site.services import signing_secret_rotate
 from autopack_site.signing import verify
 from tests.factories import make_member
@@ -51,17 +51,16 @@ def ask(project, callback_url=""):
     )
 
 
-def test_created_request_emails_operators_with_a_deep_link(
-    project, mailoutbox, django_capture_on_commit_callbacks, settings
-):
+def test_created_request_emails_operators_with_a_deep_link(project, mailoutbox, settings):
     settings.AUTOPACK_BASE_URL = "https://autopack.example.com"
     operator = make_member(project, Role.OPERATOR)
     operator.email = "op@example.com"
     operator.save()
-    with django_capture_on_commit_callbacks() as queued:
-        request = ask(project)
-    assert len(queued) == 1  # the send is queued only after commit
+    request = ask(project)
     delivery = NotificationDelivery.objects.get(request=request, channel="email")
+    # the send is an outbox row of the same transaction: nothing leaves before it commits
+    [message] = OutboxMessage.objects.filter(task="approvals.tasks.notification_deliver")
+    assert message.args == [delivery.pk] and not mailoutbox
     assert notification_send(delivery.pk) == NotificationStatus.SENT
     assert mailoutbox[0].to == ["op@example.com"]
     assert f"https://autopack.example.com/admin/approvals/approvalrequest/{request.pk}/change/" in (
@@ -70,16 +69,12 @@ def test_created_request_emails_operators_with_a_deep_link(
     assert notification_send(delivery.pk) == "not_due"  # never twice
 
 
-def test_a_rolled_back_request_notifies_nobody(project, django_capture_on_commit_callbacks):
-    with (
-        django_capture_on_commit_callbacks() as queued,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
+def test_a_rolled_back_request_notifies_nobody(project):
+    with pytest.raises(RuntimeError), transaction.atomic():
         ask(project)
         raise RuntimeError("roll back")
-    assert queued == []
     assert not NotificationDelivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_webhook_is_signed_with_the_projects_secret_on_each_status_change(

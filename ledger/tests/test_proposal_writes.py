@@ -1,11 +1,10 @@
 """How a proposal is written: the action in its decided status with its first event, the
-decision log row, the queued task and the answer together, or nothing; replays are the answer's
-exact bytes."""
+decision log row, the execution task (an outbox row) and the answer together, or nothing;
+replays are the answer's exact bytes."""
 
 import pytest
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
+from autopack_site.models import OutboxMessage
 from ledger.models import ActionAnswer, ActionEvent, ExternalAction
 from ledger.tests.conftest import order, propose
 from policies.models import DecisionLog
@@ -28,9 +27,12 @@ def test_an_allowed_action_lands_with_its_event_log_task_and_answer(actor, ledge
     )
     [log] = DecisionLog.objects.filter(project=ledger_project)
     assert log.outcome == "allow" and log.requester == event.actor
-    [queued] = OrmQ.objects.all()
-    task = SignedPackage.loads(queued.payload)
-    assert (task["func"], task["args"]) == ("ledger.tasks.action_execute", (action.pk,))
+    [queued] = OutboxMessage.objects.all()
+    assert (queued.task, queued.args, queued.sent_at) == (
+        "ledger.tasks.action_execute",
+        [action.pk],
+        None,
+    )
 
 
 def test_a_replay_is_byte_for_byte_the_first_answer(actor, ledger_project):
@@ -54,4 +56,4 @@ def test_a_reference_collision_writes_nothing_and_asks_for_a_retry(
     assert ExternalAction.objects.count() == 1
     assert ActionEvent.objects.count() == 1
     assert DecisionLog.objects.filter(project=ledger_project).count() == 1
-    assert OrmQ.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
