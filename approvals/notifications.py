@@ -1,17 +1,14 @@
 """Notifications about approval requests: e-mail and Telegram to operators when a request is
-created, and HMAC-signed webhooks to the agent's callback URL on every status change.
+created, and webhooks to the agent's callback URL on every status change, signed with the
+project's signing secret (autopack_site/signing.py) and sent through the pinned outbound client.
 
 Services call ``notifications_enqueue`` inside their transaction: it records one
 NotificationDelivery per channel and queues the sending task after commit, so a rolled-back
 decision notifies nobody and no network call ever happens inside a transaction. Failures are
 recorded (redacted) and retried with backoff by the worker; they never block a decision."""
 
-import hashlib
-import hmac
-import json
 import logging
 import random
-import time
 from datetime import timedelta
 
 import httpx
@@ -28,11 +25,14 @@ from approvals.models import (
 )
 from approvals.transitions import DELIVERY
 from autopack_site.actors import SYSTEM
+from autopack_site.canonical import canonical_json
 from autopack_site.models import ProjectMembership
-from autopack_site.outbound import check_outbound_url
+from autopack_site.outbound import RefusedTarget, outbound_client
 from autopack_site.outbox import outbox_send
-from autopack_site.redaction import redact_text
+from autopack_site.redaction import scrub
 from autopack_site.roles import Capability, roles_with
+from autopack_site.selectors import signing_secret_current
+from autopack_site.signing import HEADER, sign
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +41,8 @@ CLAIM = timedelta(minutes=5)
 _transport: httpx.BaseTransport | None = None  # tests inject httpx.MockTransport here
 
 
-def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-def webhook_verify(secret: str, header: str, body: bytes, *, tolerance_seconds: int = 300) -> bool:
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance_seconds:
-        return False
-    return hmac.compare_digest(webhook_signature(secret, timestamp, body), header)
+class SigningSecretMissing(RuntimeError):
+    """The project has no signing secret yet: retried, since an owner can make one."""
 
 
 def admin_link(request: ApprovalRequest) -> str:
@@ -117,10 +105,6 @@ def _send_email(delivery: NotificationDelivery) -> None:
     )
 
 
-def _client(timeout: float = 10.0) -> httpx.Client:
-    return httpx.Client(timeout=timeout, transport=_transport)
-
-
 def _send_telegram(delivery: NotificationDelivery) -> None:
     request = delivery.request
     text = (
@@ -132,9 +116,12 @@ def _send_telegram(delivery: NotificationDelivery) -> None:
         f"{settings.AUTOPACK_TELEGRAM_API_BASE.rstrip('/')}"
         f"/bot{settings.AUTOPACK_TELEGRAM_BOT_TOKEN}/sendMessage"
     )
-    with _client() as client:
+    message = {"chat_id": settings.AUTOPACK_TELEGRAM_CHAT_ID, "text": text}
+    with outbound_client(
+        timeout=10.0, allow=(settings.AUTOPACK_TELEGRAM_API_BASE,), transport=_transport
+    ) as client:
         response = client.post(
-            url, json={"chat_id": settings.AUTOPACK_TELEGRAM_CHAT_ID, "text": text}
+            url, content=canonical_json(message), headers={"Content-Type": "application/json"}
         )
     if response.status_code >= 300:
         raise RuntimeError(f"Telegram answered {response.status_code}")
@@ -142,7 +129,14 @@ def _send_telegram(delivery: NotificationDelivery) -> None:
 
 def _send_webhook(delivery: NotificationDelivery) -> None:
     request = delivery.request
-    body = json.dumps(
+    secret = signing_secret_current(project_id=request.project_id)
+    if not secret:
+        slug = request.project.slug
+        raise SigningSecretMissing(
+            f"project {slug} has no signing secret (manage.py signingsecret rotate --project "
+            f"{slug})"
+        )
+    body = canonical_json(
         {
             "event": delivery.event,
             "approval": {
@@ -156,20 +150,15 @@ def _send_webhook(delivery: NotificationDelivery) -> None:
                 "valid_until": request.valid_until.isoformat() if request.valid_until else None,
             },
             "sent_at": timezone.now().isoformat(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
+        }
+    )
     headers = {
         "Content-Type": "application/json",
         "X-Autopack-Event": delivery.event,
         "X-Autopack-Delivery": str(delivery.pk),
-        "X-Autopack-Signature": webhook_signature(
-            settings.AUTOPACK_WEBHOOK_SECRET, int(time.time()), body
-        ),
+        HEADER: sign(secret, body),
     }
-    check_outbound_url(request.callback_url, resolve=True)
-    with _client() as client:
+    with outbound_client(timeout=10.0, transport=_transport) as client:
         response = client.post(request.callback_url, content=body, headers=headers)
     if response.status_code >= 300:
         raise RuntimeError(f"the callback answered {response.status_code}")
@@ -180,13 +169,6 @@ SENDERS = {
     NotificationChannel.TELEGRAM: _send_telegram,
     NotificationChannel.WEBHOOK: _send_webhook,
 }
-
-
-def _scrub(text: str) -> str:
-    for secret in (settings.AUTOPACK_TELEGRAM_BOT_TOKEN, settings.AUTOPACK_WEBHOOK_SECRET):
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return redact_text(text)[:500]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -204,11 +186,14 @@ def notification_send(delivery_id: int) -> str:
     if not claimed:
         return "not_due"
     delivery = NotificationDelivery.objects.select_related("request__project").get(pk=delivery_id)
-    error = ""
+    error, final = "", False
     try:
         SENDERS[delivery.channel](delivery)
     except Exception as exc:  # any failure is recorded and retried, never raised
-        error = _scrub(f"{type(exc).__name__}: {exc}")
+        error = scrub(
+            f"{type(exc).__name__}: {exc}", secrets=(settings.AUTOPACK_TELEGRAM_BOT_TOKEN,)
+        )[:500]
+        final = isinstance(exc, RefusedTarget)  # the address will not become acceptable
     with transaction.atomic():
         locked = DELIVERY.lock(delivery_id)
         if locked.status != NotificationStatus.PENDING:
@@ -223,7 +208,7 @@ def notification_send(delivery_id: int) -> str:
                 sent_at=timezone.now(),
                 last_error="",
             )
-        elif attempts >= settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS:
+        elif final or attempts >= settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS:
             DELIVERY.move(
                 locked,
                 NotificationStatus.FAILED,

@@ -16,7 +16,7 @@ import hmac
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -50,17 +50,25 @@ def derive_idempotency_key(run: int | None, phase: str | None, step: Any, *parts
     return "ap-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
-def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
-    """Checks an X-Autopack-Signature header (t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">)."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+def verify_signature(
+    secrets: str | Sequence[str], header: str, body: bytes, *, tolerance: int = 300
+) -> bool:
+    """Checks an X-Autopack-Signature header (t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">)
+    against your project's signing secret; while a rotation settles, pass the old and the new.
+    The server's twin is autopack_site/signing.py (this SDK imports no Django)."""
+    candidates = [secrets] if isinstance(secrets, str) else list(secrets)
+    timestamp, signatures = None, []
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isdigit():
+            timestamp = int(value)
+        elif name == "v1" and value:
+            signatures.append(value)
+    if timestamp is None or not signatures or abs(time.time() - timestamp) > tolerance:
         return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), parts.get("v1", ""))
+    signed = f"{timestamp}.".encode() + body
+    expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in candidates if s]
+    return any([hmac.compare_digest(mine, theirs) for mine in expected for theirs in signatures])
 
 
 class AutopackClient:

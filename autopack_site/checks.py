@@ -30,3 +30,18 @@ def check_production_database(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_outbound_allow(app_configs, **kwargs):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from autopack_site.outbound import allowed_origin
+
+    errors = []
+    for entry in settings.AUTOPACK_OUTBOUND_ALLOW:
+        try:
+            allowed_origin(entry)
+        except (ImproperlyConfigured, ValueError) as problem:
+            errors.append(Error(f"AUTOPACK_OUTBOUND_ALLOW: {problem}", id="autopack.E004"))
+    return errors

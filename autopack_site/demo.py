@@ -1,4 +1,5 @@
-"""Demo data for the first start: a project, an operator, an agent key, a run in progress."""
+"""Demo data for the first start: a project, an operator, an agent key, a signing secret,
+provider credentials for the fake provider, a run in progress."""
 
 import secrets
 from dataclasses import dataclass
@@ -9,10 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from autopack_site.models import AgentKey, Project, Role, Scope
+from autopack_site.project_secrets import secret_variable
 from autopack_site.services import (
     agent_key_create,
     agent_key_revoke,
     membership_grant,
+    signing_secret_rotate,
     staff_group_sync,
 )
 from ledger.models import ProviderCredential
@@ -23,17 +26,21 @@ from runs.services import PhaseSpec, patch_submit, phase_claim_next, run_create
 
 DEMO_PROJECT = "demo"
 FAKE_PROVIDER_PORT = 8765
-# Demo secrets for the loopback fake provider only; `manage.py up` puts them in the environment
-# of the server and the worker. Real secrets are never in code or in the database.
-DEMO_SECRETS = {
-    "AUTOPACK_DEMO_WEBHOOK_SECRET": "demo-webhook-signing-secret",
-    "AUTOPACK_DEMO_SHOPIFY_TOKEN": "demo-shopify-token",
-    "AUTOPACK_DEMO_ALPACA_KEY": "DEMOKEY:demo-alpaca-secret",
+# Demo secrets for the loopback fake provider only, by name in the demo project's namespace;
+# `manage.py up` puts them in the environment of the server and the worker (as
+# AUTOPACK_SECRET_DEMO__<NAME>). Real secrets are never in code or in the database.
+DEMO_SECRET_VALUES = {
+    "SHOPIFY_TOKEN": "demo-shopify-token",
+    "ALPACA_KEY": "DEMOKEY:demo-alpaca-secret",
 }
+DEMO_SECRETS = {
+    secret_variable(DEMO_PROJECT, name): value for name, value in DEMO_SECRET_VALUES.items()
+}
+# (provider, scopes, secret name); the webhook signs with the project's signing secret.
 DEMO_CREDENTIALS = [
-    ("webhook", [], "AUTOPACK_DEMO_WEBHOOK_SECRET"),
-    ("shopify", ["write_products"], "AUTOPACK_DEMO_SHOPIFY_TOKEN"),
-    ("alpaca", ["trading"], "AUTOPACK_DEMO_ALPACA_KEY"),
+    ("webhook", [], ""),
+    ("shopify", ["write_products"], "SHOPIFY_TOKEN"),
+    ("alpaca", ["trading"], "ALPACA_KEY"),
 ]
 OPERATOR_USERNAME = "operator"
 
@@ -67,6 +74,7 @@ class DemoCredentials:
     password: str
     agent_key: str
     project: str
+    signing_secret: str
 
 
 @transaction.atomic
@@ -108,8 +116,9 @@ def demo_seed() -> DemoCredentials:
             created_by_key=key,
         )
         phase_claim_next(run=run, claimed_by_key=key, lease_seconds=3600)
-    for provider, scopes, secret_ref in DEMO_CREDENTIALS:
-        ProviderCredential.objects.get_or_create(
+    _signing, signing_secret = signing_secret_rotate(project=project, immediately=True)
+    for provider, scopes, secret_name in DEMO_CREDENTIALS:
+        credential, created = ProviderCredential.objects.get_or_create(
             project=project,
             provider=provider,
             environment="sandbox",
@@ -118,10 +127,13 @@ def demo_seed() -> DemoCredentials:
                 "name": f"demo-{provider}",
                 "scopes": scopes,
                 "allowed_actions": ["*"],
-                "secret_ref": secret_ref,
+                "secret_name": secret_name,
                 "rotated_at": timezone.now(),
             },
         )
+        if not created and credential.secret_name != secret_name:  # a demo from before
+            credential.secret_name, credential.held_reason = secret_name, ""
+            credential.save(update_fields=["secret_name", "held_reason"])
     run = Run.objects.get(project=project, family="demo-build", run_id="first-run")
     if not Patch.objects.filter(run=run).exists():
         patch_submit(
@@ -131,4 +143,4 @@ def demo_seed() -> DemoCredentials:
             phase_key="implement",
             title="Add a health page and document it",
         )
-    return DemoCredentials(OPERATOR_USERNAME, password, plaintext, project.slug)
+    return DemoCredentials(OPERATOR_USERNAME, password, plaintext, project.slug, signing_secret)

@@ -4,7 +4,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from autopack_site.redaction import redact, redact_text
+from autopack_site.redaction import redact, scrub
 from autopack_site.request_context import current_request_id
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
@@ -33,4 +33,4 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         # The last line of defence: whatever a library logs, secret-looking values are masked.
-        return redact_text(json.dumps(redact(entry), default=str))
+        return scrub(json.dumps(redact(entry), default=str))

@@ -93,6 +93,31 @@ class AgentKey(models.Model):
         return f"agent:{self.name}:{self.prefix}"
 
 
+class ProjectSigningSecret(models.Model):
+    """A project's secret for signing what the platform sends to its agents (approval callbacks,
+    webhook actions), so one project's agent cannot forge another's. Shown once when made and
+    stored encrypted (autopack_site/encryption.py): signing needs the secret itself."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="signing_secrets")
+    sealed_secret = models.TextField(editable=False)
+    fingerprint = models.CharField(
+        max_length=16, editable=False, help_text="Start of the secret's SHA-256: tells it apart."
+    )
+    signs_from = models.DateTimeField(
+        help_text="When it starts signing; the previous secret signs until then."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "signs_from"], name="signing_secret_current")]
+
+    def __str__(self) -> str:
+        return f"{self.project} signing secret {self.fingerprint}…"
+
+
 class WorkerHeartbeat(models.Model):
     """Written by a django-q2 schedule; its age tells health whether any worker is alive."""
 

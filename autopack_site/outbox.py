@@ -9,7 +9,6 @@ compare-and-set — so a second delivery does nothing twice.
 """
 
 import logging
-import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 
+from autopack_site.faults import fault_point
 from autopack_site.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def outbox_relay(*, limit: int = 200) -> int:
         for message_id in batch:
             # The ORM broker's row joins this transaction; Redis has it at once.
             async_task(DELIVER_TASK, message_id)
-        _fault_point("relay_after_enqueue")
+        fault_point("relay_after_enqueue")
         OutboxMessage.objects.filter(pk__in=batch).update(sent_at=now, sends=F("sends") + 1)
     return len(batch)
 
@@ -78,10 +78,3 @@ def outbox_depth() -> dict[str, int]:
         "unsent": undelivered.filter(sent_at__isnull=True).count(),
         "undelivered": undelivered.count(),
     }
-
-
-def _fault_point(name: str) -> None:
-    """Chaos tests kill the relay exactly here (AUTOPACK_FAULT=<name>); a no-op otherwise."""
-    if os.environ.get("AUTOPACK_FAULT") == name:
-        logger.warning("fault point reached; the process dies now", extra={"fault": name})
-        os._exit(137)

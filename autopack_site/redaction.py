@@ -1,11 +1,15 @@
 """One place that decides what a secret looks like, used for logs, summaries and exports.
 
-Keys are matched case-, hyphen- and underscore-insensitively; values are matched by pattern
-(bearer tokens, API keys, JWTs, URLs with passwords, e-mail addresses, card numbers).
+Keys are matched case-, hyphen- and underscore-insensitively; values are matched by two named
+pattern groups: CREDENTIAL_PATTERNS (bearer tokens, API keys, JWTs, URLs with passwords) and
+PERSONAL_DATA_PATTERNS (e-mail addresses, card numbers). ``scrub`` also replaces the literal
+secrets its caller used. Everything masked reads MASK, wherever it is shown.
 """
 
 import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "[redacted]"
 
@@ -25,10 +29,12 @@ _SECRET_KEY_PARTS = (
     "credential",
 )
 
-_VALUE_PATTERNS = [
+# Values that grant access wherever they appear: never stored, logged or exported.
+CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),  # JWT
     re.compile(r"\bapk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),  # our own agent keys
+    re.compile(r"\bapsig_[A-Za-z0-9_-]{20,}"),  # our own projects' signing secrets
     re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"),  # Stripe-style keys
     re.compile(r"\b(?:sk-ant-|sk-)[A-Za-z0-9_-]{20,}"),  # LLM provider keys
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
@@ -36,9 +42,14 @@ _VALUE_PATTERNS = [
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot tokens
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+)
+# Data about people: masked in logs and exports, but not a credential in an agent's payload.
+PERSONAL_DATA_PATTERNS = (
     re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),  # e-mail addresses
     re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card-number-like digit runs
-]
+)
+# Shorter strings would mask ordinary words; nothing that short is a real secret.
+MIN_SECRET_LENGTH = 4
 
 
 def _normalise_key(key: str) -> str:
@@ -50,14 +61,20 @@ def is_secret_key(key: str) -> bool:
     return any(part in normalised for part in _SECRET_KEY_PARTS)
 
 
-def redact_text(text: str) -> str:
-    for pattern in _VALUE_PATTERNS:
+def scrub(text: str, *, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` (as is and URL-encoded, as in a form body or a query)
+    and then every credential or personal-data pattern replaced by the one MASK."""
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            for spelling in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(spelling, MASK)
+    for pattern in (*CREDENTIAL_PATTERNS, *PERSONAL_DATA_PATTERNS):
         text = pattern.sub(MASK, text)
     return text
 
 
-def contains_secret_value(text: str) -> bool:
-    return any(pattern.search(text) for pattern in _VALUE_PATTERNS[:9])
+def contains_credential(text: str) -> bool:
+    return any(pattern.search(text) for pattern in CREDENTIAL_PATTERNS)
 
 
 def redact(value: Any) -> Any:
@@ -70,12 +87,12 @@ def redact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return scrub(value)
     return value
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: MASK if is_secret_key(name) else redact_text(v) for name, v in headers.items()}
+    return {name: MASK if is_secret_key(name) else scrub(v) for name, v in headers.items()}
 
 
 def credential_paths(value: Any, path: str = "") -> list[str]:
@@ -93,6 +110,6 @@ def credential_paths(value: Any, path: str = "") -> list[str]:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             found += credential_paths(item, f"{path}.{index}" if path else str(index))
-    elif isinstance(value, str) and any(p.search(value) for p in _VALUE_PATTERNS[:10]):
+    elif isinstance(value, str) and contains_credential(value):
         found.append(path or "(value)")
     return found

@@ -1,17 +1,28 @@
-"""Writes for tenancy: projects, memberships and agent keys."""
+"""Writes for tenancy: projects, memberships, agent keys and signing secrets."""
 
+import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from autopack_site.encryption import seal
 from autopack_site.errors import Conflict, Forbidden, NotFound, Unprocessable
 from autopack_site.keys import key_matches, mint_key, split_prefix
-from autopack_site.models import AgentKey, Project, ProjectMembership, Role, Scope
+from autopack_site.models import (
+    AgentKey,
+    Project,
+    ProjectMembership,
+    ProjectSigningSecret,
+    Role,
+    Scope,
+)
 from autopack_site.roles import Capability, forget_roles, role_allows, role_may_grant
 from autopack_site.selectors import agent_key_by_prefix
 
@@ -163,3 +174,32 @@ def agent_key_authenticate(*, plaintext: str) -> AgentKey:
         AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+SIGNING_SECRET_MARKER = "apsig"
+
+
+def signing_secret_rotate(
+    *, project: Project, created_by: AbstractBaseUser | None = None, immediately: bool = False
+) -> tuple[ProjectSigningSecret, str]:
+    """A new signing secret for ``project``; the plaintext exists only in this return value.
+    It starts signing after AUTOPACK_SIGNING_SECRET_GRACE_SECONDS (the previous one signs
+    until then, while agents install the new one), or now when ``immediately`` (a leaked
+    secret) or when the project has none yet. A secret that never started signing is
+    superseded by the new one."""
+    now = timezone.now()
+    plaintext = f"{SIGNING_SECRET_MARKER}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()  # one rotation at a time
+        ProjectSigningSecret.objects.filter(project=project, signs_from__gt=now).delete()
+        has_one = ProjectSigningSecret.objects.filter(project=project).exists()
+        grace = settings.AUTOPACK_SIGNING_SECRET_GRACE_SECONDS
+        signs_from = now if immediately or not has_one else now + timedelta(seconds=grace)
+        row = ProjectSigningSecret.objects.create(
+            project=project,
+            sealed_secret=seal(plaintext),
+            fingerprint=hashlib.sha256(plaintext.encode()).hexdigest()[:16],
+            signs_from=signs_from,
+            created_by=created_by,
+        )
+    return row, plaintext

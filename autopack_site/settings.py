@@ -5,7 +5,6 @@ AUTOPACK_ENV=production refuses to start without SECRET_KEY and ALLOWED_HOSTS, o
 """
 
 import contextlib
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -223,6 +222,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
 # Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
 AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
 
+# --- Secrets and outbound calls ---------------------------------------------------------------
+# Fernet keys for what is stored encrypted (projects' signing secrets); the first encrypts, all
+# decrypt. Empty: derived from SECRET_KEY and SECRET_KEY_FALLBACKS (autopack_site/encryption.py).
+AUTOPACK_ENCRYPTION_KEYS = env_list("AUTOPACK_ENCRYPTION_KEYS")
+# Provider secrets: the file <dir>/<project slug>/<NAME> when set, else the environment
+# variable AUTOPACK_SECRET_<PROJECT>__<NAME> (autopack_site/project_secrets.py).
+AUTOPACK_SECRETS_DIR = env_str("AUTOPACK_SECRETS_DIR", "")
+# After a rotation the previous signing secret keeps signing this long, so agents can install
+# the new one first (`manage.py signingsecret rotate --now` skips it for a leaked secret).
+AUTOPACK_SIGNING_SECRET_GRACE_SECONDS = env_int("AUTOPACK_SIGNING_SECRET_GRACE_SECONDS", 86400)
+# host:port origins outbound calls may reach although they are not globally routable (the local
+# fake provider in `make run` and the tests); nothing else private is ever called.
+AUTOPACK_OUTBOUND_ALLOW = env_list("AUTOPACK_OUTBOUND_ALLOW")
+
 # Fair use (autopack_site/fair_use.py): requests per minute per agent key (0: no limit), and
 # long-polls one key may have waiting at once.
 AUTOPACK_KEY_REQUESTS_PER_MINUTE = env_int("AUTOPACK_KEY_REQUESTS_PER_MINUTE", 6000)
@@ -379,9 +392,3 @@ AUTOPACK_NOTIFY_MAX_ATTEMPTS = env_int("AUTOPACK_NOTIFY_MAX_ATTEMPTS", 6)
 AUTOPACK_TELEGRAM_BOT_TOKEN = env_str("AUTOPACK_TELEGRAM_BOT_TOKEN", "")
 AUTOPACK_TELEGRAM_CHAT_ID = env_str("AUTOPACK_TELEGRAM_CHAT_ID", "")
 AUTOPACK_TELEGRAM_API_BASE = env_str("AUTOPACK_TELEGRAM_API_BASE", "https://api.telegram.org")
-# Signs webhooks to agents' callback URLs; give it to agents out of band. Derived from
-# SECRET_KEY when unset, so it is never empty.
-AUTOPACK_WEBHOOK_SECRET = (
-    env_str("AUTOPACK_WEBHOOK_SECRET", "")
-    or hashlib.sha256(f"autopack-webhooks:{SECRET_KEY}".encode()).hexdigest()
-)

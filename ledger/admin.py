@@ -134,12 +134,14 @@ class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
-    """Metadata only: the secret lives in the environment variable named by secret_ref."""
+    """Metadata only: the secret lives in the project's namespace, named by secret_name; the
+    admin shows where it is read from and whether it is set, never its value."""
 
     add_capability = change_capability = delete_capability = Capability.MANAGE_CREDENTIALS
 
     list_display = ["project", "provider", "environment", "name", "state", "age", "held_reason"]
     list_filter = ["provider", "environment", "active"]
+    list_select_related = ["project"]
     fields = [
         "project",
         "provider",
@@ -147,16 +149,16 @@ class ProviderCredentialAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "environment",
         "scopes",
         "allowed_actions",
-        "secret_ref",
-        "refresh_token_ref",
-        "token_url",
+        "secret_name",
+        "refresh_token_name",
+        "secret_source",
         "rotated_at",
         "active",
         "held_reason",
         "last_refresh_at",
         "last_refresh_error",
     ]
-    readonly_fields = ["last_refresh_at", "last_refresh_error"]
+    readonly_fields = ["secret_source", "last_refresh_at", "last_refresh_error"]
 
     @admin.display(description="state")
     def state(self, obj: ProviderCredential) -> str:
@@ -165,3 +167,10 @@ class ProviderCredentialAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="age (days)")
     def age(self, obj: ProviderCredential) -> int:
         return services.credential_health(obj).age_days
+
+    @admin.display(description="secret read from")
+    def secret_source(self, obj: ProviderCredential) -> str:
+        if obj.pk is None:
+            return "derived from the project and the secret name when saved"
+        state = "set" if services.credential_secret_available(obj) else "not set"
+        return f"{services.credential_secret_source(obj)} — {state} (as this process sees it)"

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES, ErrorOut
 from autopack_site.errors import Conflict, DomainError, error_body
+from autopack_site.faults import fault_point
 from autopack_site.redaction import redact
 from ledger import selectors, services
 from ledger.models import ActionStatus
@@ -94,6 +95,7 @@ class ActionsView(ProjectScopedAPIView):
                 status=409,
                 headers={"Retry-After": "1"},
             )
+        fault_point("proposal_committed")  # chaos tests: the process dies after the commit
         answer = result.action.answer
         # The stored bytes, not a re-rendering: a replay is byte-for-byte the first answer.
         if result.replayed:

@@ -4,12 +4,15 @@ ExternalAction rows change only through ledger.services and the ACTION state mac
 (ledger/transitions.py), which writes an ActionEvent with every status change; events and
 answers are append-only (model layer everywhere, trigger on PostgreSQL)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from approvals.models import ApprovalRequest
 from autopack_site.db.append_only import AppendOnlyModel, TransitionEvent
 from autopack_site.models import AgentKey, Project
+from autopack_site.project_secrets import MAX_NAME_LENGTH, secret_name_problem
+from ledger.providers.registry import ADAPTERS
 from runs.models import Phase, Run
 
 
@@ -141,8 +144,9 @@ class Environment(models.TextChoices):
 
 
 class ProviderCredential(models.Model):
-    """Metadata about a credential. The secret itself lives outside the database: ``secret_ref``
-    names an environment variable read by the worker at call time."""
+    """Metadata about a credential. The secret itself lives outside the database, inside the
+    project's own namespace (autopack_site/project_secrets.py): ``secret_name`` is a name there,
+    never a variable, file or URL a user chooses. The token endpoint belongs to the adapter."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="credentials")
     provider = models.CharField(max_length=50)
@@ -154,13 +158,18 @@ class ProviderCredential(models.Model):
     allowed_actions = models.JSONField(
         default=list, blank=True, help_text="Action globs this credential may perform."
     )
-    secret_ref = models.CharField(
-        max_length=200, help_text="Name of the environment variable that holds the secret."
+    secret_name = models.CharField(
+        max_length=MAX_NAME_LENGTH,
+        blank=True,
+        help_text="The secret's name in this project's namespace, e.g. SHOPIFY_TOKEN: read from "
+        "AUTOPACK_SECRET_<PROJECT>__<NAME> (or AUTOPACK_SECRETS_DIR/<project>/<NAME>) on the "
+        "worker. Empty for the webhook, which signs with the project's signing secret.",
     )
-    refresh_token_ref = models.CharField(
-        max_length=200, blank=True, help_text="Env var holding an OAuth refresh token, if any."
+    refresh_token_name = models.CharField(
+        max_length=MAX_NAME_LENGTH,
+        blank=True,
+        help_text="Name of an OAuth refresh token in the same namespace, if the provider uses one.",
     )
-    token_url = models.URLField(blank=True, help_text="OAuth token endpoint for refreshes.")
     rotated_at = models.DateTimeField(help_text="When the secret was last rotated.")
     active = models.BooleanField(default=True)
     held_reason = models.CharField(max_length=300, blank=True)
@@ -180,6 +189,29 @@ class ProviderCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.environment}: {self.name}"
+
+    def clean(self):
+        """Names only inside the project's namespace, and only what the provider uses."""
+        errors: dict[str, str] = {}
+        adapter = ADAPTERS.get(self.provider)
+        if adapter is None:
+            errors["provider"] = f"Unknown provider; one of {', '.join(sorted(ADAPTERS))}."
+        for field in ("secret_name", "refresh_token_name"):
+            value = getattr(self, field)
+            if value and (problem := secret_name_problem(value)):
+                errors[field] = problem
+        if adapter is not None and "secret_name" not in errors:
+            if adapter.signs_with_project_secret and self.secret_name:
+                errors["secret_name"] = (
+                    f"{adapter.name} signs with the project's signing secret "
+                    "(manage.py signingsecret); leave this empty."
+                )
+            elif not adapter.signs_with_project_secret and not self.secret_name:
+                errors["secret_name"] = f"Name the secret, e.g. {adapter.name.upper()}_TOKEN."
+        if adapter is not None and self.refresh_token_name and not adapter.oauth_token_url:
+            errors["refresh_token_name"] = f"{adapter.name} credentials do not refresh over OAuth."
+        if errors:
+            raise ValidationError(errors)
 
 
 class RateLimitWindow(models.Model):

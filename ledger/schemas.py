@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from autopack_site.outbound import check_outbound_url
+from autopack_site.outbound import CallbackURL
 
 
 class StrictIn(BaseModel):
@@ -19,15 +19,8 @@ class ActionIn(StrictIn):
     dry_run: bool = False
     run: int | None = Field(default=None, ge=1)
     phase: str | None = Field(default=None, max_length=100)
-    callback_url: str = Field(default="", max_length=1000, pattern=r"^(https?://\S+)?$")
+    callback_url: CallbackURL = ""
     mode: Literal["platform", "agent"] = "platform"
-
-    @field_validator("callback_url")
-    @classmethod
-    def _public_callback(cls, url: str) -> str:
-        if url:
-            check_outbound_url(url)
-        return url
 
 
 class ActionQuery(BaseModel):

@@ -4,9 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from autopack_site.outbound import check_outbound_url
+from autopack_site.outbound import CallbackURL
 
 EffectName = Literal["allow", "require_approval", "deny"]
 
@@ -90,14 +90,7 @@ class PatchSubmitIn(StrictIn):
     diff: str = Field(min_length=1, max_length=5_000_000)
     phase: str | None = Field(default=None, max_length=100)
     title: str = Field(default="", max_length=300)
-    callback_url: str = Field(default="", max_length=1000)
-
-    @field_validator("callback_url")
-    @classmethod
-    def _public_callback(cls, url: str) -> str:
-        if url:
-            check_outbound_url(url)
-        return url
+    callback_url: CallbackURL = ""
 
 
 class PatchOut(BaseModel):

@@ -3,9 +3,7 @@ e-mail through Django's locmem backend; failures recorded, retried, never leakin
 
 import json
 import logging
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -14,40 +12,31 @@ from django.utils import timezone
 
 from approvals import notifications
 from approvals.models import NotificationDelivery, NotificationStatus
-from approvals.notifications import notification_send, webhook_verify
+from approvals.notifications import notification_send
 from approvals.services import approval_decide, approval_request_create
 from autopack_site.models import OutboxMessage, Role
+from autopack_site.services import signing_secret_rotate
+from autopack_site.signing import verify
 from tests.factories import make_member
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "123456789:AAtelegram-canary-token-abcdefghijklmnopq"
 
 
-class Sink(BaseHTTPRequestHandler):
-    received: list = []
-    status = 200
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers.items()), body))
-        self.send_response(type(self).status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture
+def sink(settings):
+    with Listener() as listener:
+        settings.AUTOPACK_OUTBOUND_ALLOW = [listener.origin]  # this loopback sink, no other
+        yield listener, f"{listener.url}/hook"
 
 
 @pytest.fixture
-def sink(monkeypatch):
-    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the sink is on loopback
-    handler = type("S", (Sink,), {"received": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield handler, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+def stranger():
+    """A loopback listener nobody configured: nothing may ever reach it."""
+    with Listener() as listener:
+        yield listener, f"{listener.url}/hook"
 
 
 def ask(project, callback_url=""):
@@ -88,8 +77,12 @@ def test_a_rolled_back_request_notifies_nobody(project):
     assert not OutboxMessage.objects.exists()
 
 
-def test_webhook_is_signed_and_sent_on_each_status_change(project, sink, settings):
+def test_webhook_is_signed_with_the_projects_secret_on_each_status_change(
+    project, other_project, sink
+):
     handler, url = sink
+    _row, secret = signing_secret_rotate(project=project)
+    _row, others_secret = signing_secret_rotate(project=other_project)
     operator = make_member(project, Role.OPERATOR)
     request = ask(project, callback_url=url)
     approval_decide(
@@ -97,16 +90,39 @@ def test_webhook_is_signed_and_sent_on_each_status_change(project, sink, setting
     )
     for delivery in NotificationDelivery.objects.filter(channel="webhook").order_by("id"):
         assert notification_send(delivery.pk) == NotificationStatus.SENT
-    events = [json.loads(body)["event"] for _, body in handler.received]
+    events = [json.loads(got.body)["event"] for got in handler.received]
     assert events == ["created", "approved"]
-    headers, body = handler.received[1]
-    assert webhook_verify(settings.AUTOPACK_WEBHOOK_SECRET, headers["X-Autopack-Signature"], body)
-    assert not webhook_verify("wrong", headers["X-Autopack-Signature"], body)
+    headers, body = handler.received[1].headers, handler.received[1].body
+    assert verify(secret, headers["X-Autopack-Signature"], body)
+    # another project's agent holds another secret: it can neither verify nor forge these
+    assert not verify(others_secret, headers["X-Autopack-Signature"], body)
     assert json.loads(body)["approval"]["status"] == "approved"
+
+
+def test_without_a_signing_secret_nothing_is_sent_and_the_reason_is_recorded(project, sink):
+    handler, url = sink
+    request = ask(project, callback_url=url)
+    delivery = NotificationDelivery.objects.get(request=request, channel="webhook")
+    assert notification_send(delivery.pk) == NotificationStatus.PENDING
+    delivery.refresh_from_db()
+    assert "no signing secret" in delivery.last_error
+    assert handler.received == []
+
+
+def test_a_callback_to_an_unconfigured_loopback_listener_fails_and_sends_nothing(project, stranger):
+    signing_secret_rotate(project=project)
+    handler, url = stranger
+    request = ask(project, callback_url=url)  # a service call: past the API's early check
+    delivery = NotificationDelivery.objects.get(request=request, channel="webhook")
+    assert notification_send(delivery.pk) == NotificationStatus.FAILED  # not retried
+    delivery.refresh_from_db()
+    assert "RefusedTarget" in delivery.last_error and "routable" in delivery.last_error
+    assert handler.received == []
 
 
 def test_failed_webhook_is_retried_with_backoff_then_given_up(project, sink, settings):
     handler, url = sink
+    signing_secret_rotate(project=project)
     handler.status = 500
     settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS = 2
     request = ask(project, callback_url=url)

@@ -1,6 +1,6 @@
 import pytest
 
-from autopack_site.redaction import MASK, contains_secret_value, redact, redact_headers
+from autopack_site.redaction import MASK, contains_credential, redact, redact_headers, scrub
 
 
 @pytest.mark.parametrize(
@@ -39,8 +39,8 @@ def test_headers_and_detection():
         "X-Auth-Token": MASK,
         "Accept": "json",
     }
-    assert contains_secret_value("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
-    assert not contains_secret_value("a harmless title")
+    assert contains_credential("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz")
+    assert not contains_credential("a harmless title")
 
 
 def test_every_log_line_is_redacted_whoever_wrote_it():
@@ -59,3 +59,22 @@ def test_every_log_line_is_redacted_whoever_wrote_it():
     line = JSONFormatter().format(record)
     assert "abcdefghijklmnopqrstu" not in line
     assert "k-123456" not in line
+
+
+def test_scrub_replaces_the_callers_secrets_in_every_spelling_then_the_patterns():
+    secret = "p@ss word+/=secret"
+    text = f"failed: {secret} / client_secret=p%40ss+word%2B%2F%3Dsecret / ops@example.com"
+    scrubbed = scrub(text, secrets=(secret, "", "ab"))
+    assert "p@ss" not in scrubbed and "p%40ss" not in scrubbed and "ops@" not in scrubbed
+    assert scrubbed.count(MASK) == 3
+    assert scrub("ab and abc") == "ab and abc"  # nothing that short is treated as a secret
+
+
+def test_one_mask_everywhere_including_dry_runs():
+    from ledger.providers.base import PreparedRequest
+
+    rendered = PreparedRequest(
+        "POST", "https://x", {"Authorization": "Bearer t", "Accept": "json"}, {}, ("Authorization",)
+    ).rendered()
+    assert rendered.headers == {"Authorization": MASK, "Accept": "json"}
+    assert MASK == "[redacted]"

@@ -2,8 +2,9 @@
 
 Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
 client_order_id, Shopify Admin GraphQL productCreate / products(query), Etsy draft listings,
-YouTube videos.insert / search, and a webhook sink at /webhook/...). What was created is kept in
-memory. Control endpoints:
+YouTube videos.insert / search, a webhook sink at /webhook/..., and the OAuth token endpoints
+of Google (/token) and Etsy (/v3/public/oauth/token), which answer a refresh_token grant with a
+fresh access token). What was created is kept in memory. Control endpoints:
 
     POST /_faults  {"match": "/v2/orders", "mode": "500" | "429" | "slow" | "drop_after_commit"
                     | "drop_before_commit", "count": 1, "retry_after": 2, "delay": 3}
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+OAUTH_TOKEN_PATHS = {"/token", "/v3/public/oauth/token"}
 
 
 class FakeState:
@@ -35,6 +37,9 @@ class FakeState:
 
     def reset(self) -> None:
         self.created: dict[str, list[dict[str, Any]]] = {}
+        # every order request that reached us, accepted or refused as a duplicate: what
+        # "exactly once" is measured against
+        self.order_requests: dict[str, int] = {}
         self.faults: list[dict[str, Any]] = []
         self.ids = itertools.count(1001)
 
@@ -54,7 +59,12 @@ class FakeState:
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             created = {k: [dict(i) for i in v] for k, v in self.created.items()}
-        return {"created": created, "side_effects": sum(len(v) for v in created.values())}
+            requests = dict(self.order_requests)
+        return {
+            "created": created,
+            "side_effects": sum(len(v) for v in created.values()),
+            "order_requests": requests,
+        }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -132,6 +142,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- providers ----------------------------------------------------------------------------
     def _route(self, method, path, query, raw) -> tuple[int, Any]:
+        if path in OAUTH_TOKEN_PATHS and method == "POST":
+            return self._token(parse_qs(raw.decode()))
         body = (
             json.loads(raw) if raw and method == "POST" and not path.startswith("/webhook/") else {}
         )
@@ -176,8 +188,16 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"received": True}
         return 404, {"error": f"no fake for {method} {path}"}
 
+    def _token(self, form: dict[str, list[str]]) -> tuple[int, Any]:
+        if form.get("grant_type") != ["refresh_token"] or not form.get("refresh_token"):
+            return 400, {"error": "invalid_grant"}
+        token = f"fake-access-{uuid.uuid4().hex}"
+        return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+
     def _alpaca_create(self, body) -> tuple[int, Any]:
         with self.state.lock:
+            reference = str(body.get("client_order_id"))
+            self.state.order_requests[reference] = self.state.order_requests.get(reference, 0) + 1
             taken = any(
                 o["client_order_id"] == body.get("client_order_id")
                 for o in self.state.created.get("alpaca", [])

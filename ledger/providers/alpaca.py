@@ -41,6 +41,7 @@ class AlpacaAdapter(ProviderAdapter):
     name = "alpaca"
     actions = {"orders.create": OrderCreate}
     dedupes_by_reference = True
+    default_base_url = "https://paper-api.alpaca.markets"
 
     def prepare(self, action, payload: OrderCreate, *, reference, ctx: ProviderContext):
         body = {
@@ -83,6 +84,7 @@ class AlpacaAdapter(ProviderAdapter):
             f"{ctx.base_url.rstrip('/')}/v2/orders:by_client_order_id",
             _auth(ctx.secret),
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"client_order_id": reference},
         )
         if response.status_code == 404:

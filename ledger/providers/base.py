@@ -1,5 +1,7 @@
 """The provider contract: a strict pydantic schema per action, a dry run that renders the exact
-request (secrets masked), an execute that raises typed errors, and a lookup by our reference."""
+request (secrets masked), an execute that raises typed errors, and a lookup by our reference.
+Every call goes out through autopack_site.outbound (resolved once, pinned, refused if internal);
+the provider's configured base URL is the one internal origin an adapter may reach."""
 
 import abc
 import email.utils
@@ -7,11 +9,14 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-MASK = "***"
+from autopack_site.canonical import canonical_json
+from autopack_site.outbound import RefusedTarget, outbound_client
+from autopack_site.redaction import MASK
 
 
 class SideEffect(BaseModel):
@@ -44,7 +49,7 @@ class ProviderContext:
     base_url: str
     secret: str
     timeout: float = 10.0
-    client: httpx.Client | None = None
+    transport: httpx.BaseTransport | None = None  # what finally sends; tests give a MockTransport
 
 
 @dataclass
@@ -76,6 +81,14 @@ class ProviderError(Exception):
 
 class NotSent(ProviderError):
     retry_safe = True
+    sent = False
+
+
+class OutboundRefused(ProviderError):
+    """The target is not one the platform calls (autopack_site.outbound): nothing was sent and
+    trying again will not change that, so the action fails (never unknown)."""
+
+    retry_safe = False
     sent = False
 
 
@@ -112,7 +125,7 @@ class PreparedRequest:
     method: str
     url: str
     headers: dict[str, str]
-    body: Any  # JSON-ready
+    body: Any  # JSON-ready; sent as its canonical JSON bytes (what a webhook signs)
     secret_headers: tuple[str, ...] = ()
 
     def rendered(self) -> RenderedRequest:
@@ -127,6 +140,27 @@ class ProviderAdapter(abc.ABC):
     name: str
     actions: dict[str, type[BaseModel]]
     dedupes_by_reference: bool = False
+    default_base_url: str = ""
+    # The provider's OAuth token endpoint, when its credentials refresh (never a user's choice).
+    oauth_token_url: str = ""
+    # Signs with the project's signing secret instead of a provider secret (the webhook).
+    signs_with_project_secret: bool = False
+
+    def token_url(self, base_url: str) -> str:
+        """The token endpoint: the real one, or the same path on a configured base URL (the
+        fake provider in tests and `make run`)."""
+        if not self.oauth_token_url:
+            return ""
+        base = base_url.rstrip("/")
+        if base in ("", self.default_base_url):
+            return self.oauth_token_url
+        return base + urlsplit(self.oauth_token_url).path
+
+    def trusted_urls(self, ctx: ProviderContext) -> tuple[str, ...]:
+        """A base URL an operator configured (the fake provider) may be internal; the public
+        default is checked and pinned like any other target."""
+        configured = ctx.base_url.rstrip("/") not in ("", self.default_base_url)
+        return (ctx.base_url,) if configured else ()
 
     def validate(self, action: str, payload: dict) -> BaseModel:
         schema = self.actions.get(action)
@@ -154,7 +188,7 @@ class ProviderAdapter(abc.ABC):
 
     def execute(self, action, payload, *, reference: str, ctx: ProviderContext) -> ExecutionResult:
         prepared = self.prepare(action, payload, reference=reference, ctx=ctx)
-        body = self.check(send(prepared, ctx))
+        body = self.check(send(prepared, ctx, trusted=self.trusted_urls(ctx)))
         return ExecutionResult(
             provider_reference=self.reference_of(action, body),
             summary=self.summary_of(action, body),
@@ -188,46 +222,41 @@ class ProviderAdapter(abc.ABC):
     def lookup(self, action, payload, *, reference: str, ctx: ProviderContext) -> LookupResult: ...
 
 
-def send(prepared: PreparedRequest, ctx: ProviderContext, *, json_body: bool = True):
-    """One HTTP call; connection failures before sending are NotSent, anything after may have
-    reached the provider and is OutcomeUnknown."""
-    client = ctx.client or httpx.Client(timeout=ctx.timeout)
+def send(prepared: PreparedRequest, ctx: ProviderContext, *, trusted: tuple[str, ...] = ()):
+    """One HTTP call with the body's canonical JSON bytes. A refused target or a connection
+    failure before sending is not sent; anything after may have reached the provider and is
+    OutcomeUnknown."""
+    content = None if prepared.body is None else canonical_json(prepared.body)
     try:
-        return client.request(
-            prepared.method,
-            prepared.url,
-            headers=prepared.headers,
-            **({"json": prepared.body} if json_body and prepared.body is not None else {}),
-        )
+        with outbound_client(timeout=ctx.timeout, allow=trusted, transport=ctx.transport) as client:
+            return client.request(
+                prepared.method, prepared.url, headers=prepared.headers, content=content
+            )
+    except RefusedTarget as refusal:
+        raise OutboundRefused(str(refusal)) from None
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise NotSent(f"could not connect: {type(exc).__name__}") from None
-    except (
-        httpx.ReadTimeout,
-        httpx.WriteTimeout,
-        httpx.RemoteProtocolError,
-        httpx.ReadError,
-        httpx.WriteError,
-    ) as exc:
-        raise OutcomeUnknown(f"the call may have happened: {type(exc).__name__}") from None
     except httpx.HTTPError as exc:
         raise OutcomeUnknown(f"the call may have happened: {type(exc).__name__}") from None
-    finally:
-        if ctx.client is None:
-            client.close()
 
 
-def get_json(url: str, headers: dict[str, str], ctx: ProviderContext, params=None, body=None):
+def get_json(
+    url: str,
+    headers: dict[str, str],
+    ctx: ProviderContext,
+    *,
+    trusted: tuple[str, ...] = (),
+    params=None,
+    body=None,
+):
     """A read for lookups (GET, or POST for GraphQL queries): failures are NotSent because a
     lookup changes nothing and is always safe to repeat."""
-    client = ctx.client or httpx.Client(timeout=ctx.timeout)
     try:
-        if body is None:
-            response = client.get(url, headers=headers, params=params)
-        else:
-            response = client.post(url, headers=headers, json=body)
+        with outbound_client(timeout=ctx.timeout, allow=trusted, transport=ctx.transport) as client:
+            if body is None:
+                return client.get(url, headers=headers, params=params)
+            return client.post(url, headers=headers, content=canonical_json(body))
+    except RefusedTarget as refusal:
+        raise OutboundRefused(str(refusal)) from None
     except httpx.HTTPError as exc:
         raise NotSent(f"lookup failed: {type(exc).__name__}") from None
-    finally:
-        if ctx.client is None:
-            client.close()
-    return response

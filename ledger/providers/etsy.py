@@ -39,6 +39,8 @@ class EtsyAdapter(ProviderAdapter):
     name = "etsy"
     actions = {"listings.create_draft": DraftListing}
     dedupes_by_reference = False
+    default_base_url = "https://openapi.etsy.com"
+    oauth_token_url = "https://api.etsy.com/v3/public/oauth/token"
 
     def _listings(self, ctx, shop_id: int) -> str:
         return f"{ctx.base_url.rstrip('/')}/v3/application/shops/{shop_id}/listings"
@@ -83,6 +85,7 @@ class EtsyAdapter(ProviderAdapter):
             self._listings(ctx, payload.shop_id),
             _headers(ctx.secret),
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"state": "draft", "limit": 100},
         )
         body = self.check(response)

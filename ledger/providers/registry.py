@@ -1,4 +1,4 @@
-"""Every provider adapter, by name, and their default base URLs."""
+"""Every provider adapter, by name."""
 
 from ledger.providers.alpaca import AlpacaAdapter
 from ledger.providers.base import ProviderAdapter
@@ -18,18 +18,11 @@ ADAPTERS: dict[str, ProviderAdapter] = {
     )
 }
 
-DEFAULT_BASE_URLS = {
-    "youtube": "https://www.googleapis.com",
-    "etsy": "https://openapi.etsy.com",
-    "shopify": "https://example.myshopify.com",
-    "alpaca": "https://paper-api.alpaca.markets",
-    "webhook": "",
-}
-
 
 def get_adapter(name: str) -> ProviderAdapter:
     return ADAPTERS[name]
 
 
 def default_base_url(name: str) -> str:
-    return DEFAULT_BASE_URLS.get(name, "")
+    adapter = ADAPTERS.get(name)
+    return adapter.default_base_url if adapter else ""

@@ -42,6 +42,7 @@ class ShopifyAdapter(ProviderAdapter):
     name = "shopify"
     actions = {"products.create": ProductCreate}
     dedupes_by_reference = False
+    default_base_url = "https://example.myshopify.com"
 
     def _url(self, ctx: ProviderContext) -> str:
         return f"{ctx.base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
@@ -94,7 +95,10 @@ class ShopifyAdapter(ProviderAdapter):
 
     def lookup(self, action, payload, *, reference, ctx) -> LookupResult:
         query = {"query": FIND, "variables": {"query": f"tag:'{_tag(reference)}'"}}
-        body = super().check(get_json(self._url(ctx), self._headers(ctx), ctx, body=query))
+        response = get_json(
+            self._url(ctx), self._headers(ctx), ctx, trusted=self.trusted_urls(ctx), body=query
+        )
+        body = super().check(response)
         edges = body["data"]["products"]["edges"]
         if not edges:
             return LookupResult(state="absent")

@@ -42,6 +42,8 @@ class YouTubeAdapter(ProviderAdapter):
     name = "youtube"
     actions = {"videos.insert": VideoInsert}
     dedupes_by_reference = False
+    default_base_url = "https://www.googleapis.com"
+    oauth_token_url = "https://oauth2.googleapis.com/token"
 
     def prepare(self, action, payload: VideoInsert, *, reference, ctx):
         body = payload.model_dump(mode="json", exclude_none=True)
@@ -78,6 +80,7 @@ class YouTubeAdapter(ProviderAdapter):
             f"{ctx.base_url.rstrip('/')}/youtube/v3/search",
             {"Authorization": f"Bearer {ctx.secret}"},
             ctx,
+            trusted=self.trusted_urls(ctx),
             params={"part": "id", "forMine": "true", "type": "video", "q": _tag(reference)},
         )
         body = self.check(response)

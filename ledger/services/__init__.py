@@ -2,7 +2,13 @@
 
 from ledger.services.agent_mode import action_agent_claim, action_agent_result
 from ledger.services.common import approved_payload
-from ledger.services.credentials import credential_health, credential_hold, credential_refresh
+from ledger.services.credentials import (
+    credential_health,
+    credential_hold,
+    credential_refresh,
+    credential_secret_available,
+    credential_secret_source,
+)
 from ledger.services.execution import action_execute, actions_dispatch_due, actions_sweep_leases
 from ledger.services.follow import action_follow_approval
 from ledger.services.proposals import Proposal, ProposalResult, action_propose
@@ -35,4 +41,6 @@ __all__ = [
     "credential_health",
     "credential_hold",
     "credential_refresh",
+    "credential_secret_available",
+    "credential_secret_source",
 ]

@@ -1,10 +1,11 @@
-"""Credentials: metadata in the database, secrets in the environment. Checked before every call:
-present, active, not held, allowed action, required scopes, environment, rotation age.
-OAuth refresh over httpx with bounded retries; a failed refresh holds the provider's actions."""
+"""Credentials: metadata in the database, secrets in the project's own namespace
+(autopack_site/project_secrets.py). Checked before every call: present, active, not held,
+allowed action, required scopes, environment, rotation age. OAuth refresh posts to the adapter's
+token endpoint (pinned, like every outbound call) with bounded retries; a failed refresh holds
+the provider's actions."""
 
 import fnmatch
 import logging
-import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,9 +14,13 @@ import httpx
 from django.db import transaction
 from django.utils import timezone
 
-from autopack_site.redaction import redact_text
+from autopack_site.outbound import RefusedTarget, outbound_client
+from autopack_site.project_secrets import SecretUnavailable, secret_location, secret_read
+from autopack_site.redaction import scrub
+from autopack_site.selectors import signing_secret_current
 from ledger.conf import REQUIRED_SCOPES, ROTATION_DAYS, ledger_settings
 from ledger.models import HELD_BY_CREDENTIAL, ActionStatus, ExternalAction, ProviderCredential
+from ledger.providers.registry import default_base_url, get_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +47,62 @@ class CredentialHealth:
     held_reason: str
 
 
-def credential_health(credential: ProviderCredential) -> CredentialHealth:
+def credential_secret_source(credential: ProviderCredential) -> str:
+    """Where the credential's secret is read from, never its value."""
+    if get_adapter(credential.provider).signs_with_project_secret:
+        return f"the signing secret of project {credential.project.slug}"
+    return secret_location(credential.project, credential.secret_name)
+
+
+def credential_secret(credential: ProviderCredential) -> str:
+    """The secret for calls made with ``credential``, or CredentialProblem saying why not."""
+    if get_adapter(credential.provider).signs_with_project_secret:
+        secret = signing_secret_current(project_id=credential.project_id)
+        if not secret:
+            slug = credential.project.slug
+            raise CredentialProblem(
+                "credential_secret_missing",
+                f"Project {slug} has no signing secret; an owner makes one with "
+                f"`manage.py signingsecret rotate --project {slug}`.",
+            )
+        return secret
+    return _namespaced(credential, credential.secret_name)
+
+
+def _namespaced(credential: ProviderCredential, name: str) -> str:
+    try:
+        value = secret_read(credential.project, name)
+    except SecretUnavailable as refusal:
+        raise CredentialProblem("credential_secret_unavailable", str(refusal)) from None
+    if not value:
+        raise CredentialProblem(
+            "credential_secret_missing",
+            f"The {secret_location(credential.project, name)} is not set on the worker.",
+        )
+    return value
+
+
+def credential_secret_available(credential: ProviderCredential) -> bool:
+    try:
+        credential_secret(credential)
+    except CredentialProblem:
+        return False
+    return True
+
+
+def _rotation(credential: ProviderCredential) -> tuple[int, int, int]:
+    """(age, rotate soon after, refuse after) in days."""
     warn, critical = ROTATION_DAYS.get(credential.provider, (90, 180))
-    age = (timezone.now() - credential.rotated_at).days
+    return (timezone.now() - credential.rotated_at).days, warn, critical
+
+
+def credential_health(credential: ProviderCredential) -> CredentialHealth:
+    age, warn, critical = _rotation(credential)
     if not credential.active:
         state = "inactive"
     elif credential.held_reason:
         state = "held"
-    elif not os.environ.get(credential.secret_ref):
+    elif not credential_secret_available(credential):
         state = "missing_secret"
     elif age >= critical:
         state = "critical"
@@ -72,30 +125,29 @@ def credential_health(credential: ProviderCredential) -> CredentialHealth:
 def credential_check(action: ExternalAction) -> tuple[ProviderCredential, str]:
     """The credential and secret for this action, or CredentialProblem with a clear reason."""
     environment = ledger_settings().environment
-    credential = ProviderCredential.objects.filter(
-        project_id=action.project_id,
-        provider=action.provider,
-        environment=environment,
-        active=True,
-    ).first()
+    credential = (
+        ProviderCredential.objects.select_related("project")
+        .filter(
+            project_id=action.project_id,
+            provider=action.provider,
+            environment=environment,
+            active=True,
+        )
+        .first()
+    )
     if credential is None:
         raise CredentialProblem(
             "credential_missing",
             f"No active {action.provider} credential for the {environment} environment.",
         )
-    health = credential_health(credential)
-    if health.state == "held":
+    if credential.held_reason:
         raise CredentialProblem("credential_held", f"Credential held: {credential.held_reason}")
-    if health.state == "missing_secret":
-        raise CredentialProblem(
-            "credential_secret_missing",
-            f"The environment variable {credential.secret_ref} is not set on the worker.",
-        )
-    if health.state == "critical":
+    secret = credential_secret(credential)
+    age, _warn, critical = _rotation(credential)
+    if age >= critical:
         raise CredentialProblem(
             "credential_rotation_overdue",
-            f"The credential is {health.age_days} days old; rotate it (limit "
-            f"{health.refuse_after_days} days).",
+            f"The credential is {age} days old; rotate it (limit {critical} days).",
         )
     if not any(fnmatch.fnmatchcase(action.action, glob) for glob in credential.allowed_actions):
         raise CredentialProblem(
@@ -110,8 +162,7 @@ def credential_check(action: ExternalAction) -> tuple[ProviderCredential, str]:
             "credential_scope_missing",
             f"The credential lacks the scope(s) {', '.join(missing)} for {action.action}.",
         )
-    secret = os.environ[credential.secret_ref]
-    if credential.token_url and credential.refresh_token_ref:
+    if credential.refresh_token_name:
         secret = credential_access_token(credential)
     return credential, secret
 
@@ -128,16 +179,20 @@ def credential_access_token(
 def credential_refresh(
     credential: ProviderCredential, *, transport: httpx.BaseTransport | None = None
 ) -> str:
-    """OAuth refresh_token grant, retried a bounded number of times. On failure the credential
-    is held, its provider's queued actions are held, and operators are told."""
-    refresh_token = os.environ.get(credential.refresh_token_ref, "")
-    client_secret = os.environ.get(credential.secret_ref, "")
+    """OAuth refresh_token grant at the adapter's token endpoint, retried a bounded number of
+    times. On failure the credential is held, its provider's queued actions are held, and
+    operators are told."""
+    adapter = get_adapter(credential.provider)
+    configured = ledger_settings().base_url(credential.provider)  # the fake provider, say
+    base_url = configured or default_base_url(adapter.name)
+    refresh_token = _namespaced(credential, credential.refresh_token_name)
+    client_secret = credential_secret(credential)
     error = ""
-    with httpx.Client(timeout=10, transport=transport) as client:
+    with outbound_client(timeout=10, allow=(configured,), transport=transport) as client:
         for attempt in range(REFRESH_ATTEMPTS):
             try:
                 response = client.post(
-                    credential.token_url,
+                    adapter.token_url(base_url),
                     data={
                         "grant_type": "refresh_token",
                         "refresh_token": refresh_token,
@@ -159,9 +214,13 @@ def credential_refresh(
                 error = f"token endpoint answered {response.status_code}"
                 if response.status_code < 500 and response.status_code != 429:
                     break  # a refusal will not change on retry
+            except RefusedTarget as refusal:
+                error = f"token endpoint refused: {refusal}"
+                break  # the address will not become acceptable on retry
             except (httpx.HTTPError, KeyError, ValueError) as exc:
-                error = f"{type(exc).__name__}: {redact_text(str(exc))}"
+                error = f"{type(exc).__name__}: {exc}"
             time.sleep(min(2**attempt * 0.2, 2))
+    error = scrub(error, secrets=(refresh_token, client_secret))
     credential_hold(credential, reason=f"OAuth refresh failed: {error}"[:300])
     raise CredentialProblem("credential_refresh_failed", f"OAuth refresh failed: {error}")
 

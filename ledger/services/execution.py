@@ -14,13 +14,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from approvals.services import approval_consume
 from autopack_site.actors import SYSTEM
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
-from autopack_site.redaction import redact, redact_text
+from autopack_site.redaction import redact, scrub
 from ledger.conf import ledger_settings
 from ledger.guards import verdict_at_execution
 from ledger.models import (
@@ -34,7 +33,7 @@ from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
 from ledger.providers.registry import default_base_url, get_adapter
 from ledger.services.common import approved_payload, locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
-from ledger.services.queueing import EXECUTE_TASK, schedule_reconcile
+from ledger.services.queueing import schedule_execution, schedule_reconcile
 from ledger.services.ratelimit import rate_limit_take
 from ledger.transitions import ACTION
 
@@ -285,10 +284,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
 
 
 def _safe(exc: BaseException, secret: str) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[redacted]")
-    return redact_text(text)[:1000]
+    return scrub(f"{type(exc).__name__}: {exc}", secrets=(secret,))[:1000]
 
 
 def actions_sweep_leases(*, now=None) -> int:
@@ -325,13 +321,14 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
             status=ActionStatus.APPROVED, mode=ActionMode.PLATFORM, next_attempt_at__lte=now
         ).values_list("pk", flat=True)[:100]
     )
-    for pk in due:
-        async_task(EXECUTE_TASK, pk)  # a lost task: the ORM broker's row went with a rollback
     unknown = list(
         ExternalAction.objects.filter(status=ActionStatus.UNKNOWN).values_list("pk", flat=True)[
             :100
         ]
     )
-    for pk in unknown:
-        async_task("ledger.tasks.action_reconcile", pk)
+    with transaction.atomic():  # through the outbox too: the same path whatever the broker
+        for pk in due:
+            schedule_execution(pk)
+        for pk in unknown:
+            schedule_reconcile(pk)
     return {"swept": swept, "due": len(due), "unknown": len(unknown)}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Unprocessable, pydantic_error_details
 from autopack_site.models import AgentKey, Project
-from autopack_site.redaction import credential_paths
+from autopack_site.redaction import MASK, credential_paths
 from ledger.conf import ledger_settings
 from ledger.guards import ProposedAction, verdict_at_proposal
 from ledger.models import HELD_BY_GUARD, ActionAnswer, ActionMode, ActionStatus, ExternalAction
@@ -26,7 +26,7 @@ from policies.compiled import compiled_policy_for
 from policies.services import action_decision
 from runs.models import Phase, Run
 
-MASKED_SECRET = "***"
+MASKED_SECRET = MASK  # a dry run renders with a placeholder in place of the secret
 
 
 @dataclass(frozen=True)

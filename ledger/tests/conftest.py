@@ -1,4 +1,5 @@
-"""Ledger fixtures: the fake provider on loopback, a project policy, credentials in the env."""
+"""Ledger fixtures: the fake provider on loopback, a project policy, credentials whose secrets
+are in the project's namespace of the environment, and the project's signing secret."""
 
 from datetime import timedelta
 
@@ -6,20 +7,28 @@ import pytest
 from django.utils import timezone
 
 from autopack_site.models import Role
+from autopack_site.project_secrets import secret_variable
+from autopack_site.services import signing_secret_rotate
 from conftest import agent_client
 from ledger.fakeprovider.server import FakeProviderServer
 from ledger.models import ProviderCredential
 from policies.services import policy_save_snapshot
 from tests.factories import make_key, make_member
 
+# Provider → (secret name, value); the webhook signs with the project's signing secret.
 SECRETS = {
-    "AUTOPACK_TEST_ALPACA": "PKTESTKEY:alpaca-canary-secret-9f8e7d6c5b4a",
-    "AUTOPACK_TEST_SHOPIFY": "shpat_canary_secret_0123456789abcdef",
-    "AUTOPACK_TEST_WEBHOOK": "whsec-canary-secret-abcdef0123456789",
-    "AUTOPACK_TEST_YOUTUBE": "ya29.canary-secret-youtube-0123456789",
-    "AUTOPACK_TEST_ETSY": "etsy-canary-secret-0123456789abcdef",
+    "alpaca": ("ALPACA_KEY", "PKTESTKEY:alpaca-canary-secret-9f8e7d6c5b4a"),
+    "shopify": ("SHOPIFY_TOKEN", "shpat_canary_secret_0123456789abcdef"),
+    "youtube": ("YOUTUBE_TOKEN", "ya29.canary-secret-youtube-0123456789"),
+    "etsy": ("ETSY_KEY", "etsy-canary-secret-0123456789abcdef"),
 }
-CANARIES = [value.split(":")[-1] for value in SECRETS.values()]
+CANARIES = [value.split(":")[-1] for _name, value in SECRETS.values()]
+
+
+def secret_environment(project) -> dict[str, str]:
+    """The variables holding the test secrets in ``project``'s namespace."""
+    return {secret_variable(project.slug, name): value for name, value in SECRETS.values()}
+
 
 POLICY = {
     "safety_profile": "normal",
@@ -57,10 +66,9 @@ def fake_provider(monkeypatch, settings):
     server = FakeProviderServer(port=0)
     server.start()
     settings.AUTOPACK_PROVIDER_URLS = {provider: server.url for provider in SCOPES}
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
     settings.AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = 5
-    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the fake is on loopback
+    # the fake is on loopback: webhooks (whose targets agents choose) may reach it, nothing else
+    settings.AUTOPACK_OUTBOUND_ALLOW = [server.url]
     try:
         yield server
     finally:
@@ -68,20 +76,32 @@ def fake_provider(monkeypatch, settings):
 
 
 @pytest.fixture
-def ledger_project(project, fake_provider):
+def ledger_project(project, fake_provider, monkeypatch):
     policy_save_snapshot(project=project, snapshot=POLICY, editor=None, reason="ledger tests")
+    for name, value in secret_environment(project).items():
+        monkeypatch.setenv(name, value)
     for provider, scopes in SCOPES.items():
-        ProviderCredential.objects.create(
+        credential = ProviderCredential(
             project=project,
             provider=provider,
             name=f"{provider}-test",
             environment="sandbox",
             scopes=scopes,
             allowed_actions=["*"],
-            secret_ref=f"AUTOPACK_TEST_{provider.upper()}",
+            secret_name=SECRETS[provider][0] if provider in SECRETS else "",
             rotated_at=timezone.now() - timedelta(days=3),
         )
+        credential.full_clean()
+        credential.save()
+    signing_secret_rotate(project=project)
     return project
+
+
+@pytest.fixture
+def signing_secret(ledger_project) -> str:
+    """The secret that signs the project's webhooks now (a fresh one, so the test knows it)."""
+    _row, plaintext = signing_secret_rotate(project=ledger_project, immediately=True)
+    return plaintext
 
 
 @pytest.fixture

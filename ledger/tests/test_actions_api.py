@@ -6,6 +6,7 @@ import pytest
 
 from approvals.models import ApprovalRequest
 from autopack_site.canonical import sha256_of
+from autopack_site.project_secrets import secret_variable
 from conftest import agent_client
 from ledger.models import ExternalAction
 from ledger.tests.conftest import CANARIES, order, product, propose
@@ -155,7 +156,7 @@ def test_providers_list_their_actions_with_json_schemas(actor):
 
 
 def test_credentials_health_shows_state_without_secrets(actor, ledger_project, monkeypatch):
-    monkeypatch.delenv("AUTOPACK_TEST_YOUTUBE")
+    monkeypatch.delenv(secret_variable(ledger_project.slug, "YOUTUBE_TOKEN"))
     body = actor.get("/api/v1/credentials/health").json()
     states = {row["provider"]: row["state"] for row in body["results"]}
     assert states["alpaca"] == "ok" and states["youtube"] == "missing_secret"
@@ -177,8 +178,7 @@ def test_export_streams_the_actions_of_a_run_or_a_time_range(actor, ledger_proje
     assert len(everything) == 2
 
 
-def test_callback_urls_into_private_networks_are_refused(actor, monkeypatch):
-    monkeypatch.delenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND")
+def test_callback_urls_into_private_networks_are_refused(actor):
     response = propose(
         actor,
         "cb-1",

@@ -5,11 +5,13 @@ import pytest
 from django.core import mail
 
 from autopack_site.errors import Conflict
+from autopack_site.project_secrets import secret_variable
 from conftest import agent_client
 from ledger.models import ActionStatus, ExternalAction, ProviderCredential
-from ledger.services import action_release, credential_refresh
+from ledger.services import action_execute, action_release, credential_refresh, credentials
 from ledger.services.credentials import CredentialProblem, credential_access_token
 from ledger.tests.conftest import order, product, propose
+from ledger.tests.test_execution import approve
 from tests.factories import make_key
 
 pytestmark = pytest.mark.django_db
@@ -74,12 +76,35 @@ def oauth_transport(responses: list[httpx.Response], seen: list[httpx.Request]):
 
 @pytest.fixture
 def oauth_credential(ledger_project, monkeypatch):
-    monkeypatch.setenv("AUTOPACK_TEST_YT_REFRESH", "refresh-canary-0123456789")
+    variable = secret_variable(ledger_project.slug, "YOUTUBE_REFRESH")
+    monkeypatch.setenv(variable, "refresh-canary-0123456789")
     credential = ProviderCredential.objects.get(provider="youtube")
-    credential.refresh_token_ref = "AUTOPACK_TEST_YT_REFRESH"
-    credential.token_url = "https://oauth2.example.com/token"
+    credential.refresh_token_name = "YOUTUBE_REFRESH"
+    credential.full_clean()
     credential.save()
+    monkeypatch.setattr(credentials, "_access_tokens", {})  # no token cached by another test
     return credential
+
+
+def test_oauth_refresh_goes_to_the_adapters_token_endpoint_on_the_configured_base(
+    oauth_credential, fake_provider
+):
+    seen: list[httpx.Request] = []
+    transport = oauth_transport(
+        [httpx.Response(200, json={"access_token": "ya29.fresh", "expires_in": 60})], seen
+    )
+    credential_refresh(oauth_credential, transport=transport)
+    assert str(seen[0].url) == f"{fake_provider.url}/token"
+
+
+def test_an_action_refreshes_its_token_at_the_fake_provider_and_succeeds(
+    actor, approver, oauth_credential, fake_provider
+):
+    body = propose(actor, "y-2", "youtube", "videos.insert", {"snippet": {"title": "Hi"}}).json()
+    approve(body["id"], approver)
+    assert action_execute(body["id"]) == ActionStatus.SUCCEEDED
+    oauth_credential.refresh_from_db()
+    assert oauth_credential.last_refresh_at is not None
 
 
 def test_oauth_refresh_retries_then_caches_the_token(oauth_credential):

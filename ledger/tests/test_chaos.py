@@ -12,17 +12,17 @@ import pytest
 from django_q.tasks import async_task
 
 from ledger.models import ActionStatus, ExternalAction
-from ledger.tests.conftest import SECRETS, order, propose
+from ledger.tests.conftest import order, propose, secret_environment
 from tests.test_worker import database_url_of_test_db
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def start_worker(fake_url: str) -> subprocess.Popen:
+def start_worker(fake_url: str, secrets: dict[str, str]) -> subprocess.Popen:
     env = {
         **os.environ,
-        **SECRETS,
+        **secrets,
         "DATABASE_URL": database_url_of_test_db(),
         "Q_WORKERS": "1",
         "AUTOPACK_PROVIDER_URL_ALPACA": fake_url,
@@ -50,9 +50,10 @@ def wait_for(predicate, timeout=60.0, every=0.2):
     return None
 
 
-def test_sigkill_mid_call_never_makes_two_side_effects(actor, fake_provider):
+def test_sigkill_mid_call_never_makes_two_side_effects(actor, fake_provider, ledger_project):
     fake_provider.fault(match="/v2/orders", mode="slow", count=1, delay=2.5)
-    worker = start_worker(fake_provider.url)
+    secrets = secret_environment(ledger_project)
+    worker = start_worker(fake_provider.url, secrets)
     try:
         body = propose(actor, "chaos-1", "alpaca", "orders.create", order()).json()
         action_id = body["id"]
@@ -64,7 +65,7 @@ def test_sigkill_mid_call_never_makes_two_side_effects(actor, fake_provider):
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
 
-        worker = start_worker(fake_provider.url)
+        worker = start_worker(fake_provider.url, secrets)
 
         def settled():
             async_task("ledger.tasks.actions_dispatch_due")

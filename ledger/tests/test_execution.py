@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide
+from autopack_site import outbound
+from autopack_site.signing import verify
 from ledger.models import ActionEvent, ActionStatus, ExternalAction, ProviderCredential
 from ledger.services import (
     action_authorise_retry,
@@ -20,6 +22,7 @@ from ledger.services import (
     actions_sweep_leases,
 )
 from ledger.tests.conftest import CANARIES, order, product, propose
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +190,9 @@ def test_a_provider_that_cannot_tell_goes_to_an_operator(actor, approver, fake_p
     assert action.events.last().actor == f"user:{approver.username}"
 
 
-def test_signed_webhook_is_delivered_with_a_verifiable_signature(actor, fake_provider):
+def test_signed_webhook_is_delivered_with_a_verifiable_signature(
+    actor, fake_provider, signing_secret
+):
     hook = {
         "url": f"{fake_provider.url}/webhook/orders",
         "event": "order.created",
@@ -198,7 +203,8 @@ def test_signed_webhook_is_delivered_with_a_verifiable_signature(actor, fake_pro
     deliveries = created(fake_provider, "webhook")
     assert len(deliveries) == 1
     headers = {k.lower(): v for k, v in deliveries[0]["headers"].items()}
-    assert headers["x-autopack-signature"].startswith("t=")
+    body = deliveries[0]["body"].encode()
+    assert verify(signing_secret, headers["x-autopack-signature"], body)  # the project's secret
 
 
 def test_canary_secrets_reach_neither_the_database_nor_the_logs(
@@ -226,3 +232,33 @@ def test_canary_secrets_reach_neither_the_database_nor_the_logs(
     everything = "\n".join(dumps) + caplog.text
     for canary in CANARIES:
         assert canary not in everything
+
+
+def test_a_webhook_whose_name_resolves_inside_fails_and_sends_nothing(
+    actor, fake_provider, monkeypatch
+):
+    """Accepted at proposal (a name, no DNS there); at the call the name resolves to a
+    loopback listener: the action fails with a reason, never unknown, and nothing arrives."""
+    with Listener() as stranger:
+        hook = {"url": f"http://hooks.example:{stranger.port}/in", "event": "e", "data": {}}
+        body = propose(actor, "w-9", "webhook", "send", hook).json()
+        assert body["status"] == "approved"
+        monkeypatch.setattr(outbound, "resolve", lambda host, port: ["127.0.0.1"])
+        assert action_execute(body["id"]) == ActionStatus.FAILED
+        event = ExternalAction.objects.get(pk=body["id"]).events.last()
+        assert event.detail["code"] == "OutboundRefused"
+        assert "127.0.0.1" in event.detail["error"]
+        assert stranger.received == []
+
+
+def test_a_deduplicating_provider_whose_name_resolves_inside_fails_not_unknown(
+    actor, fake_provider, settings, monkeypatch
+):
+    """Alpaca deduplicates, so a refusal it sent is looked up first; a call the outbound check
+    refused was never sent and fails at once."""
+    settings.AUTOPACK_PROVIDER_URLS = {**settings.AUTOPACK_PROVIDER_URLS, "alpaca": ""}
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: ["10.0.0.7"])
+    body = propose(actor, "w-10", "alpaca", "orders.create", order()).json()
+    assert action_execute(body["id"]) == ActionStatus.FAILED
+    event = ExternalAction.objects.get(pk=body["id"]).events.last()
+    assert event.detail["code"] == "OutboundRefused" and "10.0.0.7" in event.detail["error"]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_decide
+from autopack_site.project_secrets import secret_variable
 from ledger import guards
 from ledger.guards import ALLOW, ActionGuard, GuardVerdict
 from ledger.models import ActionStatus, ExternalAction
@@ -95,7 +96,8 @@ def test_a_release_after_the_approval_window_asks_for_a_fresh_approval(
             approve=True,
             payload_hash_seen=action.payload_hash,
         )
-    monkeypatch.delenv("AUTOPACK_TEST_SHOPIFY")  # the secret is missing: held, not consumed
+    # the secret is missing: held, not consumed
+    monkeypatch.delenv(secret_variable(action.project.slug, "SHOPIFY_TOKEN"))
     assert action_execute(action.pk) == ActionStatus.HELD
     first = ApprovalRequest.objects.get(pk=action.approval_id)
     assert first.status == ApprovalStatus.APPROVED  # held before it was used

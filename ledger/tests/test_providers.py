@@ -8,6 +8,7 @@ from decimal import Decimal
 import pydantic
 import pytest
 
+from autopack_site.signing import verify
 from ledger.fakeprovider.server import FakeProviderServer
 from ledger.providers.base import (
     NotSent,
@@ -19,7 +20,6 @@ from ledger.providers.base import (
     UnknownAction,
 )
 from ledger.providers.registry import get_adapter
-from ledger.providers.webhook import verify
 
 SECRET = "sekret-canary-0123456789abcdef"
 PAYLOADS = {
@@ -50,9 +50,9 @@ PAYLOADS = {
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the fake is on loopback
+def fake(settings):
     server = FakeProviderServer().start()
+    settings.AUTOPACK_OUTBOUND_ALLOW = [server.url]  # webhook targets are the agent's choice
     yield server
     server.stop()
 
@@ -150,6 +150,7 @@ def test_webhook_is_signed_over_the_exact_bytes(fake):
     )
     webhook.execute("send", payload, reference="ap-w", ctx=ctx(fake))
     delivery = fake.state_snapshot()["created"]["webhook"][0]
+    assert delivery["body"] == '{"data":{"ü":1},"event":"e","reference":"ap-w"}'  # canonical
     headers = {k.lower(): v for k, v in delivery["headers"].items()}
     assert verify(SECRET, headers["x-autopack-signature"], delivery["body"].encode())
     assert not verify("other", headers["x-autopack-signature"], delivery["body"].encode())
@@ -173,5 +174,5 @@ def test_fake_provider_refuses_non_loopback_hosts():
     ],
 )
 def test_webhooks_to_private_networks_are_refused(url):
-    with pytest.raises(pydantic.ValidationError, match=r"private|http"):
+    with pytest.raises(pydantic.ValidationError, match=r"routable|local name|http"):
         get_adapter("webhook").validate("send", {"url": url, "event": "e"})

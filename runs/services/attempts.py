@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from autopack_site.actors import actor_of_key
 from autopack_site.models import AgentKey
-from autopack_site.redaction import redact, redact_text
+from autopack_site.redaction import redact, scrub
 from autopack_site.state_machine import locked_with
 from runs.exceptions import LeaseLost
 from runs.models import Attempt, AttemptStatus, Run
@@ -79,7 +79,7 @@ def attempt_complete(
                 actor=actor,
                 reason=f"{outcome}: {error_type}" if failed else outcome,
                 error_type=error_type[:100] if failed else "",
-                error_message=redact_text(error_message) if failed else "",
+                error_message=scrub(error_message) if failed else "",
                 **({"checkpoint": redact(checkpoint)} if checkpoint is not None else {}),
             )
             phase_attempt_ended(

@@ -37,7 +37,8 @@ class Command(BaseCommand):
         env = {
             **os.environ,
             **DEMO_SECRETS,
-            "AUTOPACK_ALLOW_PRIVATE_OUTBOUND": "1",  # the demo's fake provider is on loopback
+            # the fake provider (and the example agent's webhook sink on it) is on loopback
+            "AUTOPACK_OUTBOUND_ALLOW": f"127.0.0.1:{FAKE_PROVIDER_PORT}",
             **{f"AUTOPACK_PROVIDER_URL_{name.upper()}": fake for name in PROVIDERS},
         }
         # the first heartbeat right away, so health shows the worker within seconds
@@ -86,6 +87,8 @@ class Command(BaseCommand):
                 f"  agent key for project '{credentials.project}' (all scopes):",
                 f"    {credentials.agent_key}",
                 f"  try: curl -H 'Authorization: Bearer {credentials.agent_key}' {base}/api/v1/me",
+                "  signing secret of the project (verifies its callbacks; shown once):",
+                f"    {credentials.signing_secret}",
             ]
         banner.append("Ctrl-C stops the server and the worker.")
         self.stdout.write("\n".join(banner))
