@@ -86,8 +86,8 @@ def make_credential(project: Project) -> ProviderCredential:
         active=False,  # one active credential per provider and environment
         scopes=[],
         allowed_actions=["*"],
-        secret_ref="AUTOPACK_MATRIX_WEBHOOK",
-        rotated_at=timezone.now(),
+        rotated_at=timezone.now(),  # a webhook credential names no secret: it signs with the
+        # project's signing secret
     )
 
 
@@ -176,9 +176,9 @@ def add_values(label: str, target: Project | None) -> dict[str, Any]:
         "autopack_site.agentkey": {"name": f"new-{n}", "scopes": ["read"]},
         "policies.governancepolicy": {"change_reason": "a first policy"},
         "ledger.providercredential": {
-            "provider": "webhook",
+            "provider": "shopify",
             "name": f"new-{n}",
-            "secret_ref": "AUTOPACK_MATRIX_NEW",
+            "secret_name": "MATRIX_NEW",
             "rotated_at_0": "2026-01-01",
             "rotated_at_1": "12:00:00",
         },
