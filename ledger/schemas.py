@@ -3,13 +3,10 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, RootModel, field_validator
 
+from autopack_site.api.inputs import AwareTime, QueryIn, RowId, StrictIn
 from autopack_site.outbound import check_outbound_url
-
-
-class StrictIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class ActionIn(StrictIn):
@@ -17,7 +14,7 @@ class ActionIn(StrictIn):
     action: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any]
     dry_run: bool = False
-    run: int | None = Field(default=None, ge=1)
+    run: RowId | None = None
     phase: str | None = Field(default=None, max_length=100)
     callback_url: str = Field(default="", max_length=1000, pattern=r"^(https?://\S+)?$")
     mode: Literal["platform", "agent"] = "platform"
@@ -30,9 +27,10 @@ class ActionIn(StrictIn):
         return url
 
 
-class ActionQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    wait: int = Field(default=0, ge=0, le=30)
+class ActionQuery(QueryIn):
+    wait: int = Field(
+        default=0, ge=0, le=30, description="Long-poll up to N seconds (≤ 30) while in progress."
+    )
 
 
 class ActionResultIn(StrictIn):
@@ -69,6 +67,22 @@ class ActionOut(BaseModel):
     finished_at: datetime | None
 
 
+class ActionExportEventOut(BaseModel):
+    from_status: str = Field(serialization_alias="from")
+    to: str
+    actor: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+class ActionExportOut(ActionOut):
+    events: list[ActionExportEventOut]
+
+
+class ActionsExportOut(RootModel[list[ActionExportOut]]):
+    pass
+
+
 class ProviderActionOut(BaseModel):
     name: str
     json_schema: dict[str, Any]
@@ -99,8 +113,7 @@ class CredentialsHealthOut(BaseModel):
     results: list[CredentialHealthOut]
 
 
-class ExportQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    run: int | None = Field(default=None, ge=1)
-    since: datetime | None = None
-    until: datetime | None = None
+class ExportQuery(QueryIn):
+    run: RowId | None = None
+    since: AwareTime | None = None
+    until: AwareTime | None = None

@@ -2,20 +2,23 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from django.conf import settings
+from pydantic import BaseModel, Field
 
+from autopack_site.api.inputs import DisplayText, Integer, QueryIn, RowId, StrictIn, decimal_string
 
-class StrictIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+PhaseKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
+# The documented bound; runs/services re-checks against the setting in force.
+LeaseSeconds = Annotated[Integer, Field(ge=1, le=settings.AUTOPACK_MAX_LEASE_SECONDS)]
 
 
 class PhaseIn(StrictIn):
-    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-    name: str = Field(default="", max_length=200)
-    depends_on: list[str] = Field(default_factory=list, max_length=100)
-    max_attempts: int = Field(default=3, ge=1, le=20)
+    key: PhaseKey
+    name: DisplayText = Field(default="", max_length=200)
+    depends_on: list[PhaseKey] = Field(default_factory=list, max_length=100)
+    max_attempts: Integer = Field(default=3, ge=1, le=20)
 
 
 class RunCreateIn(StrictIn):
@@ -26,11 +29,11 @@ class RunCreateIn(StrictIn):
 
 
 class ClaimIn(StrictIn):
-    lease_seconds: int | None = Field(default=None, ge=1)
+    lease_seconds: LeaseSeconds | None = None
 
 
 class HeartbeatIn(StrictIn):
-    lease_seconds: int | None = Field(default=None, ge=1)
+    lease_seconds: LeaseSeconds | None = None
 
 
 class CheckpointIn(StrictIn):
@@ -45,22 +48,21 @@ class CompleteIn(StrictIn):
 
 
 class UsageIn(StrictIn):
-    provider: str = Field(min_length=1, max_length=100)
-    model: str = Field(min_length=1, max_length=200)
-    tokens_in: int = Field(ge=0, le=2_000_000_000)
-    tokens_out: int = Field(ge=0, le=2_000_000_000)
+    provider: DisplayText = Field(min_length=1, max_length=100)
+    model: DisplayText = Field(min_length=1, max_length=200)
+    tokens_in: Integer = Field(ge=0, le=2_000_000_000)
+    tokens_out: Integer = Field(ge=0, le=2_000_000_000)
     # A string, so an amount is never a binary float on the wire.
-    cost_usd: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=6)
-    attempt: int | None = None
+    cost_usd: decimal_string(whole_digits=6, places=6) = Decimal("0")
+    attempt: RowId | None = None
 
 
-class RunListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class RunListQuery(QueryIn):
     status: Literal["pending", "running", "paused", "completed", "failed", "cancelled"] | None = (
         None
     )
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1)
+    before: RowId | None = Field(default=None, description="Return runs with an id below this.")
 
 
 class AttemptOut(BaseModel):

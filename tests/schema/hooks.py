@@ -1,0 +1,1 @@
+"""Schemathesis hooks for tests/schema/run_schemathesis.py."""
