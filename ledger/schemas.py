@@ -5,14 +5,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from autopack_site.api.inputs import AwareTime, QueryIn, RowId, StrictIn
+from autopack_site.api.inputs import AwareTime, JsonObject, QueryIn, RowId, StrictIn
 from autopack_site.outbound import check_outbound_url
 
 
 class ActionIn(StrictIn):
     provider: str = Field(min_length=1, max_length=50)
     action: str = Field(min_length=1, max_length=100)
-    payload: dict[str, Any]
+    payload: JsonObject
     dry_run: bool = False
     run: RowId | None = None
     phase: str | None = Field(default=None, max_length=100)
@@ -37,7 +37,7 @@ class ActionResultIn(StrictIn):
     outcome: Literal["succeeded", "failed", "unknown"]
     payload_hash: str = Field(min_length=64, max_length=64)
     provider_reference: str = Field(default="", max_length=255)
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: JsonObject = Field(default_factory=dict)
     error: str = Field(default="", max_length=1000)
 
 

@@ -7,24 +7,32 @@ from typing import Annotated, Any, Literal
 from django.conf import settings
 from pydantic import BaseModel, Field
 
-from autopack_site.api.inputs import DisplayText, Integer, QueryIn, RowId, StrictIn, decimal_string
+from autopack_site.api.inputs import (
+    DisplayText,
+    JsonObject,
+    QueryIn,
+    RowId,
+    StrictIn,
+    decimal_string,
+    integer,
+)
 
 PhaseKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
 # The documented bound; runs/services re-checks against the setting in force.
-LeaseSeconds = Annotated[Integer, Field(ge=1, le=settings.AUTOPACK_MAX_LEASE_SECONDS)]
+LeaseSeconds = integer(ge=1, le=settings.AUTOPACK_MAX_LEASE_SECONDS)
 
 
 class PhaseIn(StrictIn):
     key: PhaseKey
     name: DisplayText = Field(default="", max_length=200)
     depends_on: list[PhaseKey] = Field(default_factory=list, max_length=100)
-    max_attempts: Integer = Field(default=3, ge=1, le=20)
+    max_attempts: integer(ge=1, le=20) = 3
 
 
 class RunCreateIn(StrictIn):
     family: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
     run_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
     phases: list[PhaseIn] = Field(min_length=1, max_length=500)
 
 
@@ -37,21 +45,21 @@ class HeartbeatIn(StrictIn):
 
 
 class CheckpointIn(StrictIn):
-    checkpoint: dict[str, Any]
+    checkpoint: JsonObject
 
 
 class CompleteIn(StrictIn):
     outcome: Literal["succeeded", "failed"]
     error_type: str = Field(default="", max_length=100)
     error_message: str = Field(default="", max_length=10_000)
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: JsonObject | None = None
 
 
 class UsageIn(StrictIn):
     provider: DisplayText = Field(min_length=1, max_length=100)
     model: DisplayText = Field(min_length=1, max_length=200)
-    tokens_in: Integer = Field(ge=0, le=2_000_000_000)
-    tokens_out: Integer = Field(ge=0, le=2_000_000_000)
+    tokens_in: integer(ge=0, le=2_000_000_000)
+    tokens_out: integer(ge=0, le=2_000_000_000)
     # A string, so an amount is never a binary float on the wire.
     cost_usd: decimal_string(whole_digits=6, places=6) = Decimal("0")
     attempt: RowId | None = None

@@ -75,6 +75,16 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
+_RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # pydantic would also read "0.5" as a Unix time; the schema promises RFC 3339 text.
+    if isinstance(value, str) and not _RFC3339_START.match(value):
+        raise PydanticCustomError("datetime_format", "Send an RFC 3339 time with an offset.")
+    return value
+
+
 def _utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -83,13 +93,48 @@ def _utc(value: datetime) -> datetime:
 
 
 # A title, name or label a human reads in the admin: no bidirectional control characters.
-DisplayText = Annotated[str, AfterValidator(_refuse_bidi)]
-# An integer that fits the database; also accepts 30.0 for 30 (one number type in JSON).
-Integer = Annotated[int, BeforeValidator(_whole_number), Field(ge=-MAX_BIGINT, le=MAX_BIGINT)]
+DisplayText = Annotated[
+    str,
+    AfterValidator(_refuse_bidi),
+    Field(json_schema_extra={"pattern": "^[^\\u0000\\u202a-\\u202e\\u2066-\\u2069]*$"}),
+]
+
+
+def integer(*, ge: int = -MAX_BIGINT, le: int = MAX_BIGINT) -> Any:
+    """An integer within bounds that fit the database; 30.0 reads as 30 (JSON has one number
+    type, and JSON Schema agrees), 30.5 and "30" are refused."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_whole_number)]
+
+
 # A primary key as a body field or query parameter.
-RowId = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_BIGINT)]
+RowId = integer(ge=1)
+NUL_FREE = "^[^\\u0000]*$"
+# Free-form JSON (run config, checkpoints, payloads, results): any object whose keys and strings
+# hold no NUL, documented as the recursive components below (see PydanticComponentsExtension).
+JSON_COMPONENTS = {
+    "JsonValue": {
+        "description": "Any JSON value; text holds no NUL and nesting stops at 64 levels.",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "number"},
+            {"type": "string", "pattern": NUL_FREE},
+            {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+            {"$ref": "#/components/schemas/JsonObject"},
+        ],
+    },
+    "JsonObject": {
+        "type": "object",
+        "propertyNames": {"pattern": NUL_FREE},
+        "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+    },
+}
+# pydantic resolves a "$ref" it did not make, so the field carries a marker the OpenAPI
+# extension turns into the reference.
+JSON_OBJECT_MARKER = "x-autopack-json-object"
+JsonObject = Annotated[dict[str, Any], WithJsonSchema({JSON_OBJECT_MARKER: True})]
 # An aware time, normalised to UTC (a naive time or one that overflows UTC is refused).
-AwareTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+AwareTime = Annotated[AwareDatetime, AfterValidator(_utc), BeforeValidator(_rfc3339_text)]
 
 
 def decimal_string(*, whole_digits: int, places: int) -> Any:

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import model_json_schema
 
 from autopack_site.api.base import IDEMPOTENCY_KEY
-from autopack_site.api.inputs import QueryIn
+from autopack_site.api.inputs import JSON_COMPONENTS, JSON_OBJECT_MARKER, NUL_FREE, QueryIn
 
 
 class ErrorDetail(BaseModel):
@@ -103,6 +103,22 @@ def _without_null(schema: dict) -> dict:
     return schema
 
 
+def _as_accepted(node: Any) -> Any:
+    """What inputs.py refuses before any model, said in the request schema: free-form JSON is
+    the JsonObject component, and no text holds NUL."""
+    if isinstance(node, dict):
+        if node.pop(JSON_OBJECT_MARKER, False):
+            node["$ref"] = "#/components/schemas/JsonObject"
+        if node.get("type") == "string" and "pattern" not in node and "enum" not in node:
+            node["pattern"] = NUL_FREE
+        for value in node.values():
+            _as_accepted(value)
+    elif isinstance(node, list):
+        for item in node:
+            _as_accepted(item)
+    return node
+
+
 class PydanticComponentsExtension(OpenApiSerializerExtension):
     """Replaces drf-spectacular's pydantic support (which renders requests in serialisation
     mode and lets a nested model of one name silently stand for another)."""
@@ -133,6 +149,14 @@ class PydanticComponentsExtension(OpenApiSerializerExtension):
             ref_template="#/components/schemas/{model}" + suffix,
             mode="validation" if direction == "request" else "serialization",
         )
+        if direction == "request":
+            schema = _as_accepted(schema)
+        for name, component in JSON_COMPONENTS.items():
+            registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=component
+                )
+            )
         for sub_name, sub_schema in schema.pop("$defs", {}).items():
             registry.register_on_missing(
                 ResolvedComponent(

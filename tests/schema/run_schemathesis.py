@@ -103,6 +103,8 @@ def main() -> int:
             wait_until_up(base_url, server)
             command = [
                 str(BIN / "st"),
+                "--config-file",
+                str(Path(__file__).with_name("schemathesis.toml")),
                 "run",
                 f"{base_url}/api/schema/",
                 "--checks",
