@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from autopack_site.errors import DomainError, Unprocessable
+from autopack_site.errors import JSONTooDeep, MalformedJSON, Unprocessable
 
 # Deep enough for any real config or payload; the JSON parser itself stops near 200 levels.
 MAX_JSON_DEPTH = 64
@@ -35,16 +35,6 @@ MAX_BIGINT = 2**63 - 1
 # U+202A-U+202E (embeddings, overrides) and U+2066-U+2069 (isolates): "Trojan Source".
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _MAX_FIELD_ERRORS = 20
-
-
-class MalformedJSON(DomainError):
-    status_code = 400
-    code = "malformed_json"
-
-
-class JSONTooDeep(DomainError):
-    status_code = 400
-    code = "json_too_deep"
 
 
 class StrictIn(BaseModel):

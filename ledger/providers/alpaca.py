@@ -27,9 +27,7 @@ class OrderCreate(ActionPayload):
     # What the agent believes one share costs now; never sent to Alpaca. The order is valued
     # with it, so a market order (no limit price) or an absurd limit price cannot slip under a
     # policy's amount limit.
-    reference_price: Decimal | None = Field(
-        default=None, gt=0, max_digits=18, decimal_places=4
-    )
+    reference_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
 
     @model_validator(mode="after")
     def _prices_present(self):

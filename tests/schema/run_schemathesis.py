@@ -10,6 +10,7 @@ schemathesis's status: 0 only when no check failed and no request errored.
 """
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -56,9 +57,54 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 60.0
     raise SystemExit(f"the server did not answer within {timeout:.0f} s")
 
 
+def api(base_url: str, key: str, path: str, body: dict, **headers: str) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def seed(base_url: str, key: str) -> dict[str, int]:
+    """A run with a leased attempt, a pending approval and an action awaiting it."""
+    run = api(
+        base_url,
+        key,
+        "runs",
+        {"family": "seed", "run_id": "seed-1", "phases": [{"key": "plan"}, {"key": "build"}]},
+    )
+    attempt = api(base_url, key, f"runs/{run['id']}/claim", {})["attempt"]
+    diff = "--- a/config/app.yml\n+++ b/config/app.yml\n@@ -1 +1 @@\n-a\n+b\n"
+    patch = api(base_url, key, f"runs/{run['id']}/patches", {"diff": diff, "title": "seed"})
+    order = {
+        "symbol": "AAPL",
+        "qty": "1",
+        "side": "buy",
+        "type": "market",
+        "time_in_force": "day",
+        "reference_price": "100",
+    }
+    action = api(
+        base_url,
+        key,
+        "actions",
+        {"provider": "alpaca", "action": "orders.create", "payload": order, "mode": "agent"},
+        **{"Idempotency-Key": "seed-1"},
+    )
+    return {
+        "run_pk": run["id"],
+        "attempt_pk": attempt["id"],
+        "approval_pk": patch["approval"]["id"],
+        "action_pk": action["id"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--max-examples", type=int, default=30)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", default="2")
     args = parser.parse_args()
@@ -69,7 +115,7 @@ def main() -> int:
             "AUTOPACK_ENV": "development",
             "AUTOPACK_VAR_DIR": folder,
             "DATABASE_URL": f"sqlite:///{folder}/schemathesis.sqlite3",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "ERROR",  # 4xx are the point here; a 500 still logs
             "PYTHONPATH": str(ROOT),
             "SCHEMATHESIS_HOOKS": HOOKS_MODULE,
         }
@@ -101,6 +147,7 @@ def main() -> int:
         )
         try:
             wait_until_up(base_url, server)
+            env["AUTOPACK_SCHEMATHESIS_IDS"] = json.dumps(seed(base_url, key))
             command = [
                 str(BIN / "st"),
                 "--config-file",
