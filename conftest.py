@@ -54,6 +54,16 @@ def outsider(other_project):
     return make_member(other_project, Role.OPERATOR)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_change_listener(django_db_setup, django_db_blocker):
+    """The long-poll listener thread holds a connection to the test database; it ends before
+    the database is dropped."""
+    yield
+    from autopack_site.changes import stop_listener
+
+    stop_listener()
+
+
 CHROMIUM = os.environ.get("AUTOPACK_CHROMIUM", "/usr/bin/chromium")
 
 

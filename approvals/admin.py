@@ -112,7 +112,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     list_display_links = ["id", "title"]
     list_filter = [StatusFilter, "kind", RiskFilter, "project"]
     list_select_related = ["project", "requested_by_key", "requested_by_user"]
-    search_fields = ["title", "target_ref", "=payload_hash"]
+    search_fields = ["title", "subject", "=payload_hash"]
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -125,7 +125,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "status",
         "title",
         "summary",
-        "target_ref",
+        "subject",
+        "target_id",
         "payload_hash",
         "required_approvals",
         "approvals_count",

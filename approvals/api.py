@@ -1,8 +1,8 @@
 """Agents read approval requests (and long-poll them); humans decide in the admin only."""
 
-import time
+import hmac
 
-from django.db.models import Q
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -19,7 +19,12 @@ from approvals.schemas import (
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
 
-POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+def approver_label(user_id: int) -> str:
+    """Agents learn that an operator decided, and can tell two decisions apart, but never who:
+    an id keyed by the server's secret, stable per user."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"approver:{user_id}".encode(), "sha256")
+    return f"operator:{digest.hexdigest()[:12]}"
 
 
 def approval_out(request: ApprovalRequest) -> ApprovalOut:
@@ -28,7 +33,8 @@ def approval_out(request: ApprovalRequest) -> ApprovalOut:
         kind=request.kind,
         status=request.status,
         title=request.title,
-        target_ref=request.target_ref,
+        subject=request.subject,
+        target_id=request.target_id,
         payload_hash=request.payload_hash,
         risk_score=request.risk_score,
         required_approvals=request.required_approvals,
@@ -42,7 +48,7 @@ def approval_out(request: ApprovalRequest) -> ApprovalOut:
         decisions=[
             ApprovalDecisionOut(
                 verdict=d.verdict,
-                approver=d.approver.get_username(),
+                approver=approver_label(d.approver_id),
                 reason=d.reason,
                 reason_code=d.reason_code,
                 payload_hash_seen=d.payload_hash_seen,
@@ -63,15 +69,14 @@ class ApprovalsView(ProjectScopedAPIView):
     )
     def get(self, request):
         query = self.parse_query(ApprovalListQuery)
-        rows = selectors.approvals_for_project(project=self.project, status=query.status)
-        if query.before:
-            rows = rows.filter(Q(pk__lt=query.before))
-        page = list(rows[: query.limit + 1])
-        has_more = len(page) > query.limit
-        page = page[: query.limit]
+        page, next_before = self.keyset_page(
+            selectors.approvals_for_project(project=self.project, status=query.status),
+            before=query.before,
+            limit=query.limit,
+        )
         body = ApprovalListOut(
             results=[ApprovalSummaryOut.model_validate(row, from_attributes=True) for row in page],
-            next_before=page[-1].pk if has_more else None,
+            next_before=next_before,
         )
         return Response(body.model_dump(mode="json"))
 
@@ -84,13 +89,10 @@ class ApprovalDetailView(ProjectScopedAPIView):
     )
     def get(self, request, approval_pk: int):
         query = self.parse_query(ApprovalQuery)
-        approval = self.get_scoped(selectors.approval_get, "approval request", pk=approval_pk)
-        deadline = time.monotonic() + query.wait
-        polls = 0
-        # Each re-read is its own autocommit query: nothing is held open between polls.
-        while approval.status == ApprovalStatus.PENDING and time.monotonic() < deadline:
-            pause = POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)]
-            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
-            polls += 1
-            approval = selectors.approval_get(project=self.project, pk=approval_pk)
+        approval = self.long_poll(
+            lambda: self.get_scoped(selectors.approval_get, "approval request", pk=approval_pk),
+            still_waiting=lambda row: row.status == ApprovalStatus.PENDING,
+            topic=f"approval:{approval_pk}",
+            wait=query.wait,
+        )
         return Response(approval_out(approval).model_dump(mode="json"))

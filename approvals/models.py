@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from autopack_site.actors import SYSTEM, actor_of_user
+from autopack_site.db.append_only import AppendOnlyModel, TransitionEvent
 from autopack_site.models import AgentKey, Project
 
 
@@ -39,9 +41,12 @@ class ApprovalRequest(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="approval_requests")
     kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
-    # What the request is about ("run:12:patch", "action:42"); a newer request with the same
-    # target supersedes a pending older one.
-    target_ref = models.CharField(max_length=255)
+    # The row the request is about, in the model its kind names (an action's id for "action");
+    # the approval-consumer registered for the kind receives it (approvals/consumers.py).
+    target_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # What a newer request replaces: a pending request with the same kind and subject is
+    # superseded by it ("run:12:patch:implement"). Compared, never parsed.
+    subject = models.CharField(max_length=255)
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
     payload = models.JSONField()
@@ -78,7 +83,7 @@ class ApprovalRequest(models.Model):
         ordering = ["expires_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "kind", "target_ref"],
+                fields=["project", "kind", "subject"],
                 condition=Q(status="pending"),
                 name="approval_one_pending_per_target",
             ),
@@ -102,28 +107,10 @@ class ApprovalRequest(models.Model):
     @property
     def requester_label(self) -> str:
         if self.requested_by_key_id:
-            return f"agent:{self.requested_by_key.name}"
+            return self.requested_by_key.actor_label
         if self.requested_by_user_id:
-            return f"user:{self.requested_by_user.get_username()}"
-        return "system"
-
-
-class AppendOnlyModel(models.Model):
-    """Rows are written once.
-
-    UPDATE and DELETE are refused here and, on PostgreSQL, by a trigger.
-    """
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError(f"{type(self).__name__} rows are append-only.")
+            return actor_of_user(self.requested_by_user)
+        return SYSTEM
 
 
 class ApprovalDecision(AppendOnlyModel):
@@ -157,21 +144,13 @@ class ApprovalDecision(AppendOnlyModel):
         return f"{self.verdict} by {self.approver_id} on #{self.request_id}"
 
 
-class ApprovalEvent(AppendOnlyModel):
-    """One row per status change of a request."""
+class ApprovalEvent(TransitionEvent):
+    """One row per status change of a request (approvals/transitions.py)."""
 
     request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=16, choices=ApprovalStatus.choices)
-    to_status = models.CharField(max_length=16, choices=ApprovalStatus.choices)
-    actor = models.CharField(max_length=200)
-    detail = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"#{self.request_id}: {self.from_status} → {self.to_status}"
+        return f"#{self.request_id}: {self.from_status or '∅'} → {self.to_status}"
 
 
 class NotificationChannel(models.TextChoices):
@@ -194,9 +173,7 @@ class NotificationDelivery(models.Model):
     )
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
     event = models.CharField(max_length=32)
-    status = models.CharField(
-        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -213,3 +190,12 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.event} for #{self.request_id}: {self.status}"
+
+
+class NotificationEvent(TransitionEvent):
+    delivery = models.ForeignKey(
+        NotificationDelivery, on_delete=models.PROTECT, related_name="events"
+    )
+
+    def __str__(self) -> str:
+        return f"notification #{self.delivery_id}: {self.from_status or '∅'} → {self.to_status}"

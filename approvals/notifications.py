@@ -18,7 +18,6 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from approvals.models import (
@@ -27,6 +26,8 @@ from approvals.models import (
     NotificationDelivery,
     NotificationStatus,
 )
+from approvals.transitions import DELIVERY
+from autopack_site.actors import SYSTEM
 from autopack_site.models import ProjectMembership, Role
 from autopack_site.outbound import check_outbound_url
 from autopack_site.redaction import redact_text
@@ -71,12 +72,20 @@ def _channels(request: ApprovalRequest, event: str) -> list[str]:
 
 
 def notifications_enqueue(*, request: ApprovalRequest, event: str) -> list[NotificationDelivery]:
-    deliveries = [
-        NotificationDelivery.objects.create(
-            request=request, channel=channel, event=event, next_attempt_at=timezone.now()
-        )
-        for channel in _channels(request, event)
-    ]
+    channels = _channels(request, event)
+    if not channels:
+        return []
+    deliveries = DELIVERY.create_all(
+        [
+            NotificationDelivery(
+                request=request, channel=channel, event=event, next_attempt_at=timezone.now()
+            )
+            for channel in channels
+        ],
+        status=NotificationStatus.PENDING,
+        actor=SYSTEM,
+        reason=event,
+    )
     for delivery in deliveries:
         transaction.on_commit(lambda pk=delivery.pk: _queue(pk), robust=True)
     return deliveries
@@ -142,7 +151,8 @@ def _send_webhook(delivery: NotificationDelivery) -> None:
                 "id": request.pk,
                 "status": request.status,
                 "kind": request.kind,
-                "target_ref": request.target_ref,
+                "subject": request.subject,
+                "target_id": request.target_id,
                 "payload_hash": request.payload_hash,
                 "decided_at": request.decided_at.isoformat() if request.decided_at else None,
                 "valid_until": request.valid_until.isoformat() if request.valid_until else None,
@@ -202,25 +212,32 @@ def notification_send(delivery_id: int) -> str:
     except Exception as exc:  # any failure is recorded and retried, never raised
         error = _scrub(f"{type(exc).__name__}: {exc}")
     with transaction.atomic():
-        locked = NotificationDelivery.objects.select_for_update().get(pk=delivery_id)
+        locked = DELIVERY.lock(delivery_id)
         if locked.status != NotificationStatus.PENDING:
             return locked.status
-        locked.attempts = F("attempts") + 1
-        locked.save(update_fields=["attempts"])
-        locked.refresh_from_db(fields=["attempts"])
+        attempts = locked.attempts + 1  # the row is locked: no one else counts meanwhile
         if not error:
-            locked.status, locked.sent_at, locked.last_error = (
+            DELIVERY.move(
+                locked,
                 NotificationStatus.SENT,
-                timezone.now(),
-                "",
+                actor=SYSTEM,
+                attempts=attempts,
+                sent_at=timezone.now(),
+                last_error="",
+            )
+        elif attempts >= settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS:
+            DELIVERY.move(
+                locked,
+                NotificationStatus.FAILED,
+                actor=SYSTEM,
+                reason=error,
+                attempts=attempts,
+                last_error=error,
             )
         else:
-            locked.last_error = error
-            if locked.attempts >= settings.AUTOPACK_NOTIFY_MAX_ATTEMPTS:
-                locked.status = NotificationStatus.FAILED
-            else:
-                locked.next_attempt_at = timezone.now() + backoff(locked.attempts)
-        locked.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+            locked.attempts, locked.last_error = attempts, error
+            locked.next_attempt_at = timezone.now() + backoff(attempts)
+            locked.save(update_fields=["attempts", "last_error", "next_attempt_at"])
     logger.info(
         "notification attempt",
         extra={

@@ -30,7 +30,9 @@ class ApprovalListQuery(QueryIn):
 
 class ApprovalDecisionOut(BaseModel):
     verdict: Literal["approve", "reject"]
-    approver: str
+    approver: str = Field(
+        description="Who decided, as agents see it: the role and an opaque id, never a name."
+    )
     reason: str
     reason_code: str
     payload_hash_seen: str
@@ -42,7 +44,8 @@ class ApprovalOut(BaseModel):
     kind: str
     status: StatusName
     title: str
-    target_ref: str
+    subject: str
+    target_id: int | None
     payload_hash: str
     risk_score: float
     required_approvals: int
@@ -63,7 +66,8 @@ class ApprovalSummaryOut(BaseModel):
     kind: str
     status: StatusName
     title: str
-    target_ref: str
+    subject: str
+    target_id: int | None
     payload_hash: str
     risk_score: float
     expires_at: datetime

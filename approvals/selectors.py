@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
 from autopack_site.models import Project, Role
@@ -16,6 +17,17 @@ def approval_get(*, project: Project, pk: int) -> ApprovalRequest | None:
         .select_related("project", "requested_by_key", "requested_by_user")
         .first()
     )
+
+
+def approval_usable_by(*, request_id: int, target_id: int, payload_hash: str) -> bool:
+    """Whether the approval could still be consumed by this target for this payload now."""
+    return ApprovalRequest.objects.filter(
+        pk=request_id,
+        target_id=target_id,
+        payload_hash=payload_hash,
+        status=ApprovalStatus.APPROVED,
+        valid_until__gt=timezone.now(),
+    ).exists()
 
 
 def approvals_for_project(*, project: Project, status: str | None = None) -> QuerySet:

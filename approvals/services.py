@@ -1,6 +1,6 @@
 """Writes for approvals. Every change locks the request row, re-checks state and payload hash,
-moves it along APPROVAL_TRANSITIONS, appends an ApprovalEvent and queues notifications that
-leave only after commit."""
+moves it through the APPROVAL state machine (with its event), queues notifications that leave
+only after commit, and after commit hands the outcome to the kind's registered consumer."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,76 +9,58 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals.consumers import ApprovalNews, deliver
 from approvals.models import (
     ApprovalDecision,
-    ApprovalEvent,
     ApprovalRequest,
     ApprovalStatus,
     RejectReasonCode,
 )
 from approvals.notifications import notifications_enqueue
 from approvals.selectors import APPROVER_ROLES
-from approvals.signals import approval_status_changed
-from approvals.transitions import NOTIFY_EVENTS, allowed
+from approvals.transitions import APPROVAL, CONSUMER_STATUSES, NOTIFY_EVENTS
+from autopack_site.actors import SYSTEM, actor_of_key, actor_of_user
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import Conflict, Forbidden, NotFound, Unprocessable
 from autopack_site.models import AgentKey, Project
 from autopack_site.selectors import user_has_role
+from policies.selectors import approval_settings_for
 
 EXPIRE_BATCH = 500
 
 
-def _move(request: ApprovalRequest, to_status: str, *, actor: str, detail: str = "") -> None:
-    """Caller holds the row lock. Saves the new status and appends the event."""
-    from_status = request.status
-    if not allowed(from_status, to_status):
-        raise Conflict(
-            f"Approval request #{request.pk} is {from_status}; it cannot become {to_status}.",
-            code="illegal_transition",
-            details={"status": from_status},
-        )
-    request.status = to_status
-    request.save()
-    ApprovalEvent.objects.create(
-        request=request,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor[:200],
-        detail=detail[:500],
-    )
+def _move(request: ApprovalRequest, to_status: str, *, actor: str, reason: str = "", **fields):
+    """Moves the request (locked by the caller through APPROVAL.lock), queues its
+    notifications and, after commit, tells the kind's consumer."""
+    APPROVAL.move(request, to_status, actor=actor, reason=reason, **fields)
     event = NOTIFY_EVENTS.get(to_status)
     if event:
         notifications_enqueue(request=request, event=event)
-    changed = {
-        "request_id": request.pk,
-        "kind": request.kind,
-        "target_ref": request.target_ref,
-        "status": to_status,
-    }
-    # robust: a listener's failure is logged and never turns a committed decision into an error
-    transaction.on_commit(
-        lambda: approval_status_changed.send(sender=ApprovalRequest, **changed), robust=True
-    )
+    if to_status in CONSUMER_STATUSES:
+        news = ApprovalNews(
+            request_id=request.pk, kind=request.kind, target_id=request.target_id, status=to_status
+        )
+        transaction.on_commit(lambda: deliver(news))
 
 
 def _locked(request_id: int) -> ApprovalRequest:
-    request = ApprovalRequest.objects.select_for_update().filter(pk=request_id).first()
-    if request is None:
-        raise NotFound(f"No approval request #{request_id}.")
-    return request
+    try:
+        return APPROVAL.lock(request_id)
+    except ApprovalRequest.DoesNotExist:
+        raise NotFound(f"No approval request #{request_id}.") from None
 
 
 def _expire_if_due(request: ApprovalRequest, now: datetime) -> bool:
     """Caller holds the lock. True if the request just expired (pending or approved-unused)."""
     if request.status == ApprovalStatus.PENDING and request.expires_at <= now:
-        _move(request, ApprovalStatus.EXPIRED, actor="system", detail="pending window passed")
+        _move(request, ApprovalStatus.EXPIRED, actor=SYSTEM, reason="pending window passed")
         return True
     if (
         request.status == ApprovalStatus.APPROVED
         and request.valid_until is not None
         and request.valid_until <= now
     ):
-        _move(request, ApprovalStatus.EXPIRED, actor="system", detail="validity window passed")
+        _move(request, ApprovalStatus.EXPIRED, actor=SYSTEM, reason="validity window passed")
         return True
     return False
 
@@ -87,9 +69,10 @@ def approval_request_create(
     *,
     project: Project,
     kind: str,
-    target_ref: str,
+    subject: str,
     title: str,
     payload: dict[str, Any],
+    target_id: int | None = None,
     summary: str = "",
     risk_score: float = 0.0,
     risk_factors: list | tuple = (),
@@ -97,19 +80,22 @@ def approval_request_create(
     requested_by_key: AgentKey | None = None,
     requested_by_user: AbstractBaseUser | None = None,
     callback_url: str = "",
-    required_approvals: int = 1,
-    pending_window: timedelta = timedelta(hours=24),
-    validity_window: timedelta = timedelta(hours=24),
+    required_approvals: int | None = None,
+    pending_window: timedelta | None = None,
+    validity_window: timedelta | None = None,
 ) -> ApprovalRequest:
-    """Opens a request bound to sha256(canonical payload). A pending request for the same
-    target is superseded by this one. Joins the caller's transaction if there is one."""
+    """Opens a request bound to sha256(canonical payload). Quorum and windows are the project
+    policy's (24 h defaults) unless given. A pending request with the same kind and subject is
+    superseded by this one. Joins the caller's transaction if there is one."""
+    windows = approval_settings_for(project)
     for attempt in range(2):
         try:
             with transaction.atomic():
                 return _create_locked(
                     project=project,
                     kind=kind,
-                    target_ref=target_ref,
+                    subject=subject,
+                    target_id=target_id,
                     title=title,
                     payload=payload,
                     summary=summary,
@@ -119,45 +105,74 @@ def approval_request_create(
                     requested_by_key=requested_by_key,
                     requested_by_user=requested_by_user,
                     callback_url=callback_url,
-                    required_approvals=required_approvals,
-                    pending_window=pending_window,
-                    validity_window=validity_window,
+                    required_approvals=required_approvals or windows.required_approvals,
+                    pending_window=pending_window or timedelta(hours=windows.pending_window_hours),
+                    validity_window=validity_window
+                    or timedelta(hours=windows.validity_window_hours),
                 )
         except IntegrityError:
-            # A concurrent request for the same target won the "one pending" constraint;
+            # A concurrent request for the same subject won the "one pending" constraint;
             # the second try supersedes it.
             if attempt:
                 raise
     raise AssertionError("unreachable")
 
 
-def _create_locked(*, project, kind, target_ref, pending_window, validity_window, **fields):
-    now = timezone.now()
-    requester = (
-        f"agent:{fields['requested_by_key'].name}" if fields["requested_by_key"] else "system"
-    )
-    older = list(
-        ApprovalRequest.objects.select_for_update().filter(
-            project=project, kind=kind, target_ref=target_ref, status=ApprovalStatus.PENDING
-        )
-    )
-    for request in older:
-        _move(request, ApprovalStatus.SUPERSEDED, actor=requester, detail="a newer request")
-    created = ApprovalRequest.objects.create(
+def approval_request_for_decision(
+    *,
+    project: Project,
+    kind: str,
+    subject: str,
+    target_id: int | None,
+    title: str,
+    payload: dict[str, Any],
+    decision: dict[str, Any],
+    requested_by_key: AgentKey | None,
+    callback_url: str = "",
+    explanation: dict[str, Any] | None = None,
+) -> ApprovalRequest:
+    """The request a policy's require_approval decision opens: its hint as the summary, its
+    risk, and the decision (plus ``explanation``) as what the inbox shows."""
+    risk = decision.get("risk") or {}
+    return approval_request_create(
         project=project,
         kind=kind,
-        target_ref=target_ref,
-        payload_hash=sha256_of(fields["payload"]),
-        expires_at=now + pending_window,
-        validity_seconds=int(validity_window.total_seconds()),
-        **fields,
+        subject=subject,
+        target_id=target_id,
+        title=title,
+        summary=decision.get("hint", ""),
+        payload=payload,
+        risk_score=risk.get("score", 0.0),
+        risk_factors=risk.get("factors", []),
+        explanation={**decision, **(explanation or {})},
+        requested_by_key=requested_by_key,
+        callback_url=callback_url,
     )
-    ApprovalEvent.objects.create(
-        request=created,
-        from_status="",
-        to_status=ApprovalStatus.PENDING,
+
+
+def _create_locked(*, project, kind, subject, pending_window, validity_window, **fields):
+    now = timezone.now()
+    requester = actor_of_key(fields["requested_by_key"])
+    older = APPROVAL.lock_all(
+        ApprovalRequest.objects.filter(
+            project=project, kind=kind, subject=subject, status=ApprovalStatus.PENDING
+        )
+    )
+    for request in older:  # first: the constraint allows one pending request per subject
+        _move(request, ApprovalStatus.SUPERSEDED, actor=requester, reason="a newer request")
+    created = APPROVAL.create(
+        ApprovalRequest(
+            project=project,
+            kind=kind,
+            subject=subject,
+            payload_hash=sha256_of(fields["payload"]),
+            expires_at=now + pending_window,
+            validity_seconds=int(validity_window.total_seconds()),
+            **fields,
+        ),
+        status=ApprovalStatus.PENDING,
         actor=requester,
-        detail="requested",
+        reason="requested",
     )
     if older:
         ApprovalRequest.objects.filter(pk__in=[r.pk for r in older]).update(superseded_by=created)
@@ -237,41 +252,56 @@ def _decide_locked(request, *, user, approve, payload_hash_seen, reason, reason_
         reason_code=reason_code,
         payload_hash_seen=payload_hash_seen,
     )
-    actor = f"user:{user.get_username()}"
+    actor = actor_of_user(user)
     if not approve:
-        request.decided_at = now
-        _move(request, ApprovalStatus.REJECTED, actor=actor, detail=f"{reason_code}: {reason}")
+        _move(
+            request,
+            ApprovalStatus.REJECTED,
+            actor=actor,
+            reason=f"{reason_code}: {reason}",
+            decided_at=now,
+        )
         return
     request.approvals_count += 1
     if request.approvals_count >= request.required_approvals:
-        request.decided_at = now
-        request.valid_until = now + timedelta(seconds=request.validity_seconds)
-        _move(request, ApprovalStatus.APPROVED, actor=actor, detail="quorum reached")
+        _move(
+            request,
+            ApprovalStatus.APPROVED,
+            actor=actor,
+            reason="quorum reached",
+            approvals_count=request.approvals_count,
+            decided_at=now,
+            valid_until=now + timedelta(seconds=request.validity_seconds),
+        )
     else:
         request.save(update_fields=["approvals_count", "updated_at"])
 
 
-def approval_consume(*, request_id: int, payload: Any, actor: str) -> ApprovalRequest:
-    """Uses an approval once, for exactly the approved payload, within its validity window."""
+def approval_consume(
+    *, request_id: int, target_id: int, payload_hash: str, actor: str
+) -> ApprovalRequest:
+    """Uses an approval for exactly the approved payload (its hash) and the target it was asked
+    for, within its validity window: one locked step that checks and marks it consumed. The
+    same target using it again (a retry of that action) finds it consumed and may go on."""
     now = timezone.now()
     with transaction.atomic():
         request = _locked(request_id)
         expired = _expire_if_due(request, now)
         if not expired:
-            if request.status != ApprovalStatus.APPROVED:
-                raise Conflict(
-                    f"Approval request #{request_id} is {request.status}, not approved.",
-                    code="not_approved",
-                    details={"status": request.status},
-                )
-            if sha256_of(payload) != request.payload_hash:
+            if payload_hash != request.payload_hash or target_id != request.target_id:
                 raise Conflict(
                     "This payload is not the one that was approved.",
                     code="payload_mismatch",
                     details={"approved_hash": request.payload_hash},
                 )
-            request.consumed_at = now
-            _move(request, ApprovalStatus.CONSUMED, actor=actor, detail="used")
+            if request.status == ApprovalStatus.APPROVED:
+                _move(request, ApprovalStatus.CONSUMED, actor=actor, reason="used", consumed_at=now)
+            elif request.status != ApprovalStatus.CONSUMED:
+                raise Conflict(
+                    f"Approval request #{request_id} is {request.status}, not approved.",
+                    code="not_approved",
+                    details={"status": request.status},
+                )
     if expired:
         raise Conflict(f"Approval request #{request_id} expired.", code="approval_expired")
     return request
@@ -280,7 +310,7 @@ def approval_consume(*, request_id: int, payload: Any, actor: str) -> ApprovalRe
 def approval_cancel(*, request_id: int, actor: str, reason: str) -> ApprovalRequest:
     with transaction.atomic():
         request = _locked(request_id)
-        _move(request, ApprovalStatus.CANCELLED, actor=actor, detail=reason)
+        _move(request, ApprovalStatus.CANCELLED, actor=actor, reason=reason)
     return request
 
 
@@ -300,7 +330,7 @@ def approvals_expire(*, now: datetime | None = None) -> int:
     expired = 0
     for pk in due:
         with transaction.atomic():
-            request = ApprovalRequest.objects.select_for_update().filter(pk=pk).first()
-            if request is not None and _expire_if_due(request, now):
+            request = APPROVAL.lock_all(ApprovalRequest.objects.filter(pk=pk))
+            if request and _expire_if_due(request[0], now):
                 expired += 1
     return expired

@@ -1,5 +1,6 @@
 """django-q2 entry points for approvals."""
 
+from approvals.consumers import approvals_redeliver_lost
 from approvals.notifications import notification_send, notifications_due
 from approvals.services import approvals_expire
 
@@ -17,3 +18,8 @@ def notifications_retry_due() -> int:
 
 def approvals_expire_due() -> int:
     return approvals_expire()
+
+
+def approvals_redeliver() -> int:
+    """What a crash between a decision's commit and its consumer's handler left undelivered."""
+    return approvals_redeliver_lost()

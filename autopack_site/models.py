@@ -86,6 +86,12 @@ class AgentKey(models.Model):
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def actor_label(self) -> str:
+        """How events name this key: the name for people, the prefix to tell reused names
+        apart."""
+        return f"agent:{self.name}:{self.prefix}"
+
 
 class WorkerHeartbeat(models.Model):
     """Written by a django-q2 schedule; its age tells health whether any worker is alive."""
@@ -97,3 +103,29 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyRequestWindow(models.Model):
+    """An agent key's request budget for the current minute, counted in SQL by every process."""
+
+    key = models.OneToOneField(
+        AgentKey, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    window_started_at = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key_id}: {self.used} since {self.window_started_at:%H:%M:%S}"
+
+
+class LongPollSlot(models.Model):
+    """One long-poll in flight for a key; a poll that dies leaves a slot that lapses by itself."""
+
+    key = models.ForeignKey(AgentKey, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "expires_at"], name="longpoll_key_active")]
+
+    def __str__(self) -> str:
+        return f"poll of key {self.key_id} until {self.expires_at:%H:%M:%S}"

@@ -7,8 +7,10 @@ SCHEDULES = [
     ("worker-heartbeat", "autopack_site.tasks.worker_heartbeat", 1),
     ("runs-sweep-expired-leases", "runs.tasks.sweep_expired_leases", 1),
     ("approvals-expire", "approvals.tasks.approvals_expire_due", 1),
+    ("approvals-redeliver-lost", "approvals.tasks.approvals_redeliver", 1),
     ("approvals-notifications-retry", "approvals.tasks.notifications_retry_due", 1),
     ("ledger-dispatch-due", "ledger.tasks.actions_dispatch_due", 1),
+    ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
 ]
 
 

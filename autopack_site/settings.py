@@ -143,9 +143,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
 # Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
 AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
 
+# Fair use (autopack_site/fair_use.py): requests per minute per agent key (0: no limit), and
+# long-polls one key may have waiting at once.
+AUTOPACK_KEY_REQUESTS_PER_MINUTE = env_int("AUTOPACK_KEY_REQUESTS_PER_MINUTE", 6000)
+AUTOPACK_LONG_POLLS_PER_KEY = env_int("AUTOPACK_LONG_POLLS_PER_KEY", 10)
+# A waiting long-poll re-reads at least this often, should a wake-up be lost.
+AUTOPACK_LONG_POLL_RECHECK_SECONDS = env_int("AUTOPACK_LONG_POLL_RECHECK_SECONDS", 2)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["autopack_site.auth.AgentKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["autopack_site.api.permissions.HasAgentScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["autopack_site.fair_use.AgentKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "autopack_site.errors.api_exception_handler",
@@ -183,6 +191,34 @@ SPECTACULAR_SETTINGS = {
 AUTOPACK_DEFAULT_LEASE_SECONDS = env_int("AUTOPACK_DEFAULT_LEASE_SECONDS", 300)
 AUTOPACK_MAX_LEASE_SECONDS = env_int("AUTOPACK_MAX_LEASE_SECONDS", 3600)
 AUTOPACK_WORKER_STALE_SECONDS = env_int("AUTOPACK_WORKER_STALE_SECONDS", 180)
+
+# --- Ledger (ledger/conf.py gives services a typed view of these) -----------------------------
+AUTOPACK_PROVIDERS = ("alpaca", "etsy", "shopify", "webhook", "youtube")
+AUTOPACK_ACTION_LEASE_SECONDS = env_int("AUTOPACK_ACTION_LEASE_SECONDS", 120)
+AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS = env_int("AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS", 20)
+AUTOPACK_ACTION_MAX_ATTEMPTS = env_int("AUTOPACK_ACTION_MAX_ATTEMPTS", 5)
+AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = env_int("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", 30)
+AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS = env_int("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", 10)
+AUTOPACK_PROVIDER_ENVIRONMENT = env_str("AUTOPACK_PROVIDER_ENVIRONMENT", "sandbox")
+# How long a request waits for another holding the same Idempotency-Key before 409.
+AUTOPACK_IDEMPOTENCY_WAIT_MS = env_int("AUTOPACK_IDEMPOTENCY_WAIT_MS", 2000)
+# Base URL per provider (empty: the provider's real API); the tests and `make run` point them
+# at the loopback fake provider.
+AUTOPACK_PROVIDER_URLS = {
+    provider: env_str(f"AUTOPACK_PROVIDER_URL_{provider.upper()}", "")
+    for provider in AUTOPACK_PROVIDERS
+}
+# Calls per minute per project and provider, shared by every worker.
+AUTOPACK_PROVIDER_RATE_LIMITS = {
+    provider: env_int(f"AUTOPACK_RATE_LIMIT_{provider.upper()}", default)
+    for provider, default in {
+        "alpaca": 180,
+        "etsy": 300,
+        "shopify": 120,
+        "webhook": 600,
+        "youtube": 60,
+    }.items()
+}
 
 # --- django-q2 --------------------------------------------------------------------------------
 Q_CLUSTER = {

@@ -1,9 +1,8 @@
 """Agents propose actions (idempotently), follow them, and in agent mode claim and report them."""
 
 import json
-import time
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
@@ -27,7 +26,7 @@ from ledger.schemas import (
     ProviderOut,
     ProvidersOut,
 )
-from ledger.serializers import action_out
+from ledger.serializers import action_out, render_answer
 
 WAITING = frozenset(
     {
@@ -37,7 +36,6 @@ WAITING = frozenset(
         ActionStatus.UNKNOWN,
     }
 )
-POLL_INTERVALS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 REQUIRED_KEY_HEADER = idempotency_key_header(
     required=True,
@@ -75,7 +73,11 @@ class ActionsView(ProjectScopedAPIView):
         proposal = services.Proposal(**body.model_dump())
         try:
             result = services.action_propose(
-                project=self.project, key=self.agent_key, idempotency_key=key, proposal=proposal
+                project=self.project,
+                key=self.agent_key,
+                idempotency_key=key,
+                proposal=proposal,
+                answer_for=render_answer,
             )
         except Conflict as busy:
             if busy.code != "request_in_progress":
@@ -85,11 +87,16 @@ class ActionsView(ProjectScopedAPIView):
                 status=409,
                 headers={"Retry-After": "1"},
             )
+        answer = result.action.answer
+        # The stored bytes, not a re-rendering: a replay is byte-for-byte the first answer.
         if result.replayed:
-            return Response(
-                result.action.response_body, status=200, headers={"Idempotent-Replayed": "true"}
+            return HttpResponse(
+                answer.body,
+                status=200,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
             )
-        return Response(result.action.response_body, status=201)
+        return HttpResponse(answer.body, status=answer.status_code, content_type="application/json")
 
 
 class ActionDetailView(ProjectScopedAPIView):
@@ -100,18 +107,20 @@ class ActionDetailView(ProjectScopedAPIView):
     )
     def get(self, request, action_pk: int):
         query = self.parse_query(ActionQuery)
-        action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
-        first_status = action.status
-        deadline = time.monotonic() + query.wait
-        polls = 0
-        while (
-            action.status == first_status
-            and action.status in WAITING
-            and time.monotonic() < deadline
-        ):
-            time.sleep(max(0.0, min(POLL_INTERVALS[min(polls, 5)], deadline - time.monotonic())))
-            polls += 1
-            action = selectors.action_get(project=self.project, pk=action_pk)
+        first_status = None
+
+        def fetch():
+            nonlocal first_status
+            row = self.get_scoped(selectors.action_get, "action", pk=action_pk)
+            first_status = first_status or row.status
+            return row
+
+        action = self.long_poll(
+            fetch,
+            still_waiting=lambda row: row.status == first_status and row.status in WAITING,
+            topic=f"action:{action_pk}",
+            wait=query.wait,
+        )
         return Response(action_out(action).model_dump(mode="json"))
 
 

@@ -1,17 +1,22 @@
 from django.apps import AppConfig
 
 
-def _follow(sender, *, request_id, kind, target_ref, status, **_signal) -> None:
-    from ledger.services.follow import action_follow_approval
-
-    action_follow_approval(request_id=request_id, kind=kind, target_ref=target_ref, status=status)
-
-
 class LedgerConfig(AppConfig):
     name = "ledger"
     verbose_name = "Ledger"
 
     def ready(self) -> None:
-        from approvals.signals import approval_status_changed
+        from approvals.consumers import ApprovalConsumer, register_consumer
+        from approvals.models import ApprovalKind
+        from ledger.services.follow import (
+            action_follow_approval,
+            actions_waiting_on_decided_approvals,
+        )
 
-        approval_status_changed.connect(_follow, dispatch_uid="ledger-follows-approvals")
+        register_consumer(
+            ApprovalConsumer(
+                kind=ApprovalKind.ACTION,
+                on_status=action_follow_approval,
+                waiting=actions_waiting_on_decided_approvals,
+            )
+        )

@@ -1,11 +1,10 @@
-"""Ledger settings, read from the environment (documented in docs/operations.md)."""
+"""The ledger's tunables as one typed view of Django settings (autopack_site/settings.py reads
+them from the environment; tests override them with override_settings), plus the fixed tables
+of provider rules."""
 
 from dataclasses import dataclass
 
-from autopack_site.env import env_int, env_str
-
-# Calls per minute per provider, shared by all workers (AUTOPACK_RATE_LIMIT_<PROVIDER>).
-DEFAULT_RATE_LIMITS = {"youtube": 60, "etsy": 300, "shopify": 120, "alpaca": 180, "webhook": 600}
+from django.conf import settings
 
 # Rotation policy per provider: (rotate soon after, refuse after) in days.
 ROTATION_DAYS = {
@@ -37,21 +36,19 @@ class LedgerSettings:
     reconcile_grace_seconds: int
 
     def rate_limit(self, provider: str) -> int:
-        return env_int(
-            f"AUTOPACK_RATE_LIMIT_{provider.upper()}", DEFAULT_RATE_LIMITS.get(provider, 60)
-        )
+        return settings.AUTOPACK_PROVIDER_RATE_LIMITS.get(provider, 60)
 
     def base_url(self, provider: str) -> str:
-        return env_str(f"AUTOPACK_PROVIDER_URL_{provider.upper()}", "")
+        return settings.AUTOPACK_PROVIDER_URLS.get(provider, "")
 
 
 def ledger_settings() -> LedgerSettings:
     return LedgerSettings(
-        lease_seconds=env_int("AUTOPACK_ACTION_LEASE_SECONDS", 120),
-        call_timeout_seconds=env_int("AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS", 20),
-        max_attempts=env_int("AUTOPACK_ACTION_MAX_ATTEMPTS", 5),
-        inline_retry_max_seconds=env_int("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", 30),
-        environment=env_str("AUTOPACK_PROVIDER_ENVIRONMENT", "sandbox"),
-        idempotency_wait_ms=env_int("AUTOPACK_IDEMPOTENCY_WAIT_MS", 2000),
-        reconcile_grace_seconds=env_int("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", 10),
+        lease_seconds=settings.AUTOPACK_ACTION_LEASE_SECONDS,
+        call_timeout_seconds=settings.AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS,
+        max_attempts=settings.AUTOPACK_ACTION_MAX_ATTEMPTS,
+        inline_retry_max_seconds=settings.AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS,
+        environment=settings.AUTOPACK_PROVIDER_ENVIRONMENT,
+        idempotency_wait_ms=settings.AUTOPACK_IDEMPOTENCY_WAIT_MS,
+        reconcile_grace_seconds=settings.AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS,
     )

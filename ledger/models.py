@@ -1,18 +1,19 @@
 """The ledger: every external side effect an agent proposed, what was decided, and what happened.
 
-ExternalAction rows change only through ledger.services (lock, re-check, transition, event);
-ActionEvent rows are append-only (model layer everywhere, trigger on PostgreSQL)."""
+ExternalAction rows change only through ledger.services and the ACTION state machine
+(ledger/transitions.py), which writes an ActionEvent with every status change; events and
+answers are append-only (model layer everywhere, trigger on PostgreSQL)."""
 
 from django.db import models
 from django.db.models import Q
 
-from approvals.models import AppendOnlyModel, ApprovalRequest
+from approvals.models import ApprovalRequest
+from autopack_site.db.append_only import AppendOnlyModel, TransitionEvent
 from autopack_site.models import AgentKey, Project
 from runs.models import Phase, Run
 
 
 class ActionStatus(models.TextChoices):
-    RECEIVED = "received"  # inside the proposing transaction only; never committed as such
     DRY_RUN = "dry_run"  # rendered only; never executes
     DENIED = "denied"
     PENDING_APPROVAL = "pending_approval"
@@ -28,13 +29,21 @@ class ActionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# ExternalAction.held_by: what holds a held action, so the right party lets it go.
+HELD_BY_GUARD = "guard"  # an action guard (ledger/guards.py); released when it lets go
+HELD_BY_CREDENTIAL = "credential"  # a credential problem; an operator releases it
+
+
 class ActionMode(models.TextChoices):
     PLATFORM = "platform"  # the worker calls the provider
     AGENT = "agent"  # the agent calls it, after claiming the action here
 
 
 class ExternalAction(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="actions")
+    # No single-column indexes on project and run: the composite ones below lead with them.
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="actions", db_index=False
+    )
     idempotency_key = models.CharField(max_length=255)
     request_hash = models.CharField(
         max_length=64, help_text="SHA-256 of the canonical request body (replay detection)."
@@ -45,7 +54,9 @@ class ExternalAction(models.Model):
     payload_hash = models.CharField(max_length=64)
     dry_run = models.BooleanField(default=False)
     mode = models.CharField(max_length=8, choices=ActionMode.choices, default=ActionMode.PLATFORM)
-    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     phase = models.ForeignKey(
         Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -53,9 +64,7 @@ class ExternalAction(models.Model):
     requested_by_key = models.ForeignKey(
         AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(
-        max_length=24, choices=ActionStatus.choices, default=ActionStatus.RECEIVED
-    )
+    status = models.CharField(max_length=24, choices=ActionStatus.choices)
     decision = models.JSONField(default=dict, blank=True)
     rendered_request = models.JSONField(default=dict, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
@@ -63,7 +72,7 @@ class ExternalAction(models.Model):
         ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reference = models.CharField(
-        max_length=64, unique=True, help_text="Our reference at the provider (lookups by it)."
+        max_length=64, help_text="Our reference at the provider (lookups by it)."
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -72,10 +81,7 @@ class ExternalAction(models.Model):
     provider_reference = models.CharField(max_length=255, blank=True)
     response_summary = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=1000, blank=True)
-    response_body = models.JSONField(
-        default=dict, blank=True, help_text="The first answer, replayed for the same key."
-    )
-    response_status = models.PositiveSmallIntegerField(default=201)
+    held_by = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +92,8 @@ class ExternalAction(models.Model):
             models.UniqueConstraint(
                 fields=["project", "idempotency_key"], name="action_unique_idempotency_key"
             ),
+            # A constraint, not unique=True: no second (LIKE) index on PostgreSQL.
+            models.UniqueConstraint(fields=["reference"], name="action_unique_reference"),
             models.CheckConstraint(
                 condition=~Q(status="executing") | Q(lease_expires_at__isnull=False),
                 name="action_executing_has_lease",
@@ -106,19 +114,25 @@ class ExternalAction(models.Model):
         return f"#{self.pk} {self.provider}/{self.action} ({self.status})"
 
 
-class ActionEvent(AppendOnlyModel):
+class ActionEvent(TransitionEvent):
     action = models.ForeignKey(ExternalAction, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=24, blank=True)
-    to_status = models.CharField(max_length=24)
-    actor = models.CharField(max_length=200)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"#{self.action_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class ActionAnswer(AppendOnlyModel):
+    """The first answer to a proposal, as the exact bytes sent: a replay of the same
+    Idempotency-Key and request sends them again, byte for byte."""
+
+    action = models.OneToOneField(
+        ExternalAction, on_delete=models.PROTECT, primary_key=True, related_name="answer"
+    )
+    status_code = models.PositiveSmallIntegerField()
+    body = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"answer to #{self.action_id} ({self.status_code})"
 
 
 class Environment(models.TextChoices):
@@ -169,11 +183,20 @@ class ProviderCredential(models.Model):
 
 
 class RateLimitWindow(models.Model):
-    """Per-provider call budget shared by every worker: one row per provider, counted in SQL."""
+    """A project's call budget at one provider, shared by every worker, counted in SQL."""
 
-    provider = models.CharField(max_length=50, unique=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=50)
     window_started_at = models.DateTimeField()
     used = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "provider"], name="ratelimit_one_window_per_project_provider"
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"{self.provider}: {self.used} since {self.window_started_at:%H:%M:%S}"
+        started = f"{self.window_started_at:%H:%M:%S}"
+        return f"{self.project_id}/{self.provider}: {self.used} since {started}"

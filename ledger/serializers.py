@@ -1,3 +1,7 @@
+"""An action as the API shows it, and the answer bytes a proposal sends (and replays)."""
+
+from rest_framework.renderers import JSONRenderer
+
 from ledger.models import ExternalAction
 from ledger.schemas import ActionOut
 
@@ -34,3 +38,9 @@ def action_out(action: ExternalAction) -> ActionOut:
         created_at=action.created_at,
         finished_at=action.finished_at,
     )
+
+
+def render_answer(action: ExternalAction) -> bytes:
+    """The proposal's answer, rendered once by the API's own renderer; stored and replayed as
+    these exact bytes."""
+    return JSONRenderer().render(action_out(action).model_dump(mode="json"))

@@ -13,3 +13,7 @@ def action_reconcile(action_id: int) -> str:
 
 def actions_dispatch_due() -> dict:
     return services.actions_dispatch_due()
+
+
+def actions_release_guarded() -> int:
+    return services.actions_release_guarded()

@@ -2,12 +2,8 @@
 The stamp (row id, version, updated_at) changes on every save, so every process recompiles on
 its next use; a recreated policy (new row) never reuses an old compilation."""
 
-import functools
 import threading
 
-from django.db import connection
-
-from autopack_site.db.rows import fetch_one
 from autopack_site.models import Project
 from policies.engine import CompiledPolicy, PolicySpec, compile_policy
 from policies.models import GovernancePolicy
@@ -20,15 +16,15 @@ _lock = threading.Lock()
 _NO_POLICY = compile_policy(PolicySpec(version=0))
 
 
-_UNREAD = object()
-
-
-def compiled_policy_for(project: Project, *, stamp: tuple | None = _UNREAD) -> CompiledPolicy:
-    """One cheap query for the current version (or none: ``stamp`` as read by the caller through
-    `policy_stamp_join`); rules are read and compiled only on a miss."""
-    if stamp is _UNREAD:
-        stamp = _stamp(project.pk)
-    if stamp is None or stamp[0] is None:
+def compiled_policy_for(project: Project) -> CompiledPolicy:
+    """One cheap query for the current version's stamp; rules are read and compiled only on a
+    miss."""
+    stamp = (
+        GovernancePolicy.objects.filter(project_id=project.pk)
+        .values_list("id", "version", "updated_at")
+        .first()
+    )
+    if stamp is None:
         return _NO_POLICY
     cached = _cache.get(project.pk)
     if cached is not None and cached[0] == stamp:
@@ -39,30 +35,6 @@ def compiled_policy_for(project: Project, *, stamp: tuple | None = _UNREAD) -> C
         # the stamp read before the rules: a save in between only costs a recompile next time
         _cache[project.pk] = (stamp, compiled)
     return compiled
-
-
-def _stamp(project_id: int) -> tuple | None:
-    """(id, version, updated_at) of the project's policy, in plain SQL: it runs per decision."""
-    columns, join = policy_stamp_join("p")
-    return fetch_one(f"SELECT {columns} FROM (SELECT 1) AS one {join}", [project_id])
-
-
-STAMP_WIDTH = 3
-
-
-@functools.cache
-def policy_stamp_join(alias: str) -> tuple[str, str]:
-    """For reading the stamp inside another query: (its STAMP_WIDTH columns, a LEFT JOIN with one
-    %s for the project id). No policy reads as NULLs."""
-    meta, quote = GovernancePolicy._meta, connection.ops.quote_name
-    columns = ", ".join(
-        f"{alias}.{quote(meta.get_field(name).column)}" for name in ("id", "version", "updated_at")
-    )
-    join = (
-        f"LEFT JOIN {quote(meta.db_table)} {alias} "
-        f"ON {alias}.{quote(meta.get_field('project').column)} = %s"
-    )
-    return columns, join
 
 
 def forget_compiled(project_id: int) -> None:

@@ -196,6 +196,8 @@ def action_decision(
     dry_run_done: bool = False,
     publish_packet_approved: bool = False,
     provider_policy_fresh: bool | None = None,
+    denials: tuple[tuple[str, str], ...] = (),
+    approvals_needed: tuple[tuple[str, str], ...] = (),
     requester: str,
     policy: CompiledPolicy | None = None,
 ) -> tuple[Decision, DecisionLog]:
@@ -211,6 +213,8 @@ def action_decision(
         publish_packet_approved=publish_packet_approved,
         provider_policy_fresh=provider_policy_fresh,
         now=timezone.now(),
+        denials=tuple(denials),
+        approvals_needed=tuple(approvals_needed),
     )
     started = time.perf_counter_ns()
     decision = decide_action(policy, request)

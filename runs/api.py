@@ -1,6 +1,5 @@
 """Thin views: parse strictly, call a service, serialise."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -48,15 +47,14 @@ class RunsView(ProjectScopedAPIView):
     )
     def get(self, request):
         query = self.parse_query(RunListQuery)
-        runs = selectors.runs_for_project(project=self.project, status=query.status)
-        if query.before:
-            runs = runs.filter(Q(pk__lt=query.before))
-        page = list(runs.order_by("-id")[: query.limit + 1])
-        has_more = len(page) > query.limit
-        page = page[: query.limit]
+        page, next_before = self.keyset_page(
+            selectors.runs_for_project(project=self.project, status=query.status),
+            before=query.before,
+            limit=query.limit,
+        )
         body = RunListOut(
             results=[run_summary_out(run) for run in page],
-            next_before=page[-1].pk if has_more else None,
+            next_before=next_before,
         )
         return Response(body.model_dump(mode="json"))
 

@@ -9,9 +9,5 @@ class LeaseLost(Conflict):
     code = "lease_lost"
 
 
-class IllegalTransition(Conflict):
-    code = "illegal_transition"
-
-
 class InvalidPhaseGraph(Unprocessable):
     code = "invalid_phase_graph"

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from autopack_site.db.append_only import TransitionEvent
 from autopack_site.models import AgentKey, Project
 
 
@@ -35,7 +36,7 @@ class Run(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="runs")
     family = models.SlugField(max_length=100)
     run_id = models.CharField(max_length=100)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    status = models.CharField(max_length=16, choices=RunStatus.choices)
     config = models.JSONField(default=dict, blank=True)
     config_hash = models.CharField(max_length=64, editable=False)
     created_by_key = models.ForeignKey(
@@ -63,23 +64,6 @@ class Run(models.Model):
         return f".autonomous_runs/{self.project.slug}/runs/{self.family}/{self.run_id}/"
 
 
-class RunEvent(models.Model):
-    """Append-only: one row per run status change, with who and why."""
-
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=16, choices=RunStatus.choices)
-    to_status = models.CharField(max_length=16, choices=RunStatus.choices)
-    actor = models.CharField(max_length=200)
-    reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.run_id}: {self.from_status} → {self.to_status}"
-
-
 class Phase(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="phases")
     key = models.SlugField(max_length=100)
@@ -90,9 +74,7 @@ class Phase(models.Model):
     )
     max_attempts = models.PositiveSmallIntegerField(default=3)
     attempts_used = models.PositiveSmallIntegerField(default=0)
-    status = models.CharField(
-        max_length=16, choices=PhaseStatus.choices, default=PhaseStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=PhaseStatus.choices)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -114,9 +96,7 @@ class Attempt(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attempts")
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()
-    status = models.CharField(
-        max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.LEASED
-    )
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     claimed_by_key = models.ForeignKey(
         AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -153,6 +133,28 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.phase.key}"
+
+
+class RunEvent(TransitionEvent):
+    """One status change of the run, one of its phases or one of its attempts."""
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    attempt = models.ForeignKey(
+        Attempt, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+
+    def __str__(self) -> str:
+        subject = (
+            f"attempt {self.attempt_id}"
+            if self.attempt_id
+            else f"phase {self.phase_id}"
+            if self.phase_id
+            else "run"
+        )
+        return f"{self.run_id} {subject}: {self.from_status or '∅'} → {self.to_status}"
 
 
 class UsageEvent(models.Model):

@@ -96,13 +96,15 @@ def run_export(*, project: Project, run_pk: int) -> dict | None:
     ]
     document["events"] = [
         {
+            "phase": event.phase.key if event.phase_id else None,
+            "attempt": event.attempt_id,
             "from": event.from_status,
             "to": event.to_status,
             "actor": event.actor,
             "reason": event.reason,
             "at": event.created_at.isoformat(),
         }
-        for event in run.events.order_by("created_at", "id")
+        for event in run.events.select_related("phase").order_by("created_at", "id")
     ]
     return document
 

@@ -1,45 +1,70 @@
-"""Allowed status moves. Anything not listed is an IllegalTransition."""
+"""The state machines of runs, phases and attempts. Anything not listed is refused; every move
+appends a RunEvent (naming the phase or attempt it is about)."""
 
-from runs.models import AttemptStatus, PhaseStatus, RunStatus
+from autopack_site.state_machine import StateMachine
+from runs.models import Attempt, AttemptStatus, Phase, PhaseStatus, Run, RunEvent, RunStatus
 
-RUN_TRANSITIONS: dict[str, frozenset[str]] = {
-    RunStatus.PENDING: frozenset(
-        {RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.COMPLETED}
-    ),
-    RunStatus.RUNNING: frozenset(
-        {RunStatus.PAUSED, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
-    ),
-    RunStatus.PAUSED: frozenset({RunStatus.RUNNING, RunStatus.PENDING, RunStatus.CANCELLED}),
-    RunStatus.COMPLETED: frozenset(),
-    RunStatus.FAILED: frozenset(),
-    RunStatus.CANCELLED: frozenset(),
-}
+RUN = StateMachine(
+    model=Run,
+    transitions={
+        RunStatus.PENDING: {
+            RunStatus.RUNNING,
+            RunStatus.PAUSED,
+            RunStatus.CANCELLED,
+            RunStatus.COMPLETED,
+            RunStatus.FAILED,
+        },
+        RunStatus.RUNNING: {
+            RunStatus.PAUSED,
+            RunStatus.COMPLETED,
+            RunStatus.FAILED,
+            RunStatus.CANCELLED,
+        },
+        RunStatus.PAUSED: {RunStatus.RUNNING, RunStatus.PENDING, RunStatus.CANCELLED},
+        RunStatus.COMPLETED: (),
+        RunStatus.FAILED: (),
+        RunStatus.CANCELLED: (),
+    },
+    initial={RunStatus.PENDING},
+    event_model=RunEvent,
+    event_owner=lambda run: {"run_id": run.pk},
+)
 
-PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
-    PhaseStatus.PENDING: frozenset(
-        {PhaseStatus.IN_PROGRESS, PhaseStatus.BLOCKED, PhaseStatus.SKIPPED}
-    ),
-    PhaseStatus.IN_PROGRESS: frozenset(
-        {PhaseStatus.COMPLETED, PhaseStatus.PENDING, PhaseStatus.FAILED}
-    ),
-    PhaseStatus.BLOCKED: frozenset({PhaseStatus.PENDING, PhaseStatus.SKIPPED}),
-    PhaseStatus.COMPLETED: frozenset(),
-    PhaseStatus.FAILED: frozenset(),
-    PhaseStatus.SKIPPED: frozenset(),
-}
+PHASE = StateMachine(
+    model=Phase,
+    transitions={
+        PhaseStatus.PENDING: {PhaseStatus.IN_PROGRESS, PhaseStatus.BLOCKED, PhaseStatus.SKIPPED},
+        PhaseStatus.IN_PROGRESS: {PhaseStatus.COMPLETED, PhaseStatus.PENDING, PhaseStatus.FAILED},
+        PhaseStatus.BLOCKED: {PhaseStatus.PENDING, PhaseStatus.SKIPPED},
+        PhaseStatus.COMPLETED: (),
+        PhaseStatus.FAILED: (),
+        PhaseStatus.SKIPPED: (),
+    },
+    initial={PhaseStatus.PENDING},
+    event_model=RunEvent,
+    event_owner=lambda phase: {"run_id": phase.run_id, "phase_id": phase.pk},
+)
 
-ATTEMPT_TRANSITIONS: dict[str, frozenset[str]] = {
-    AttemptStatus.LEASED: frozenset(
-        {AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.ABANDONED}
-    ),
-    AttemptStatus.SUCCEEDED: frozenset(),
-    AttemptStatus.FAILED: frozenset(),
-    AttemptStatus.ABANDONED: frozenset(),
-}
+ATTEMPT = StateMachine(
+    model=Attempt,
+    transitions={
+        AttemptStatus.LEASED: {
+            AttemptStatus.SUCCEEDED,
+            AttemptStatus.FAILED,
+            AttemptStatus.ABANDONED,
+        },
+        AttemptStatus.SUCCEEDED: (),
+        AttemptStatus.FAILED: (),
+        AttemptStatus.ABANDONED: (),
+    },
+    initial={AttemptStatus.LEASED},
+    event_model=RunEvent,
+    event_owner=lambda attempt: {
+        "run_id": attempt.run_id,
+        "phase_id": attempt.phase_id,
+        "attempt_id": attempt.pk,
+    },
+)
 
 RUN_ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
 PHASE_DONE = frozenset({PhaseStatus.COMPLETED, PhaseStatus.SKIPPED})
-
-
-def allowed(table: dict[str, frozenset[str]], from_status: str, to_status: str) -> bool:
-    return to_status in table.get(from_status, frozenset())

@@ -44,7 +44,7 @@ def ask(project, title="Publish", risk=0.1, target=None, **extra):
     return approval_request_create(
         project=project,
         kind="action",
-        target_ref=target or f"t:{title}",
+        subject=target or f"t:{title}",
         title=title,
         payload={"title": title},
         risk_score=risk,
@@ -155,7 +155,7 @@ def test_inbox_with_100k_rows_renders_in_bounded_queries(
             ApprovalRequest(
                 project=project,
                 kind="action",
-                target_ref=f"bulk:{i}",
+                subject=f"bulk:{i}",
                 title=f"Bulk {i}",
                 payload={"i": i},
                 payload_hash=f"{i:064x}",

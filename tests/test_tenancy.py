@@ -48,7 +48,7 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
     approval = approval_request_create(
         project=owner,
         kind="patch",
-        target_ref=f"run:{run.pk}:patch",
+        subject=f"run:{run.pk}:patch",
         title="secret-run-id approval",
         payload={"diff": "secret-run-id"},
     )

@@ -54,7 +54,7 @@ def ask(project, callback_url=""):
     return approval_request_create(
         project=project,
         kind="action",
-        target_ref="action:1",
+        subject="action:1",
         title="Publish the video",
         payload={"v": 1},
         callback_url=callback_url,

@@ -40,7 +40,7 @@ def test_concurrent_approve_and_reject_give_exactly_one_outcome(round_):
     project = make_project()
     operators = [make_member(project, Role.OPERATOR) for _ in range(8)]
     request = approval_request_create(
-        project=project, kind="patch", target_ref="run:1", title="t", payload={"n": round_}
+        project=project, kind="patch", subject="run:1", title="t", payload={"n": round_}
     )
 
     def decide(user, approve):
@@ -70,16 +70,29 @@ def test_concurrent_consumers_use_an_approval_once():
     operator = make_member(project, Role.OPERATOR)
     payload = {"order": "buy 1"}
     request = approval_request_create(
-        project=project, kind="action", target_ref="action:9", title="t", payload=payload
+        project=project,
+        kind="patch",  # no consumer reacts to this one
+        subject="run:9:patch",
+        target_id=9,
+        title="t",
+        payload=payload,
     )
     approval_decide(
         request_id=request.pk, user=operator, approve=True, payload_hash_seen=request.payload_hash
     )
     outcomes = race(
         [
-            lambda: approval_consume(request_id=request.pk, payload=payload, actor="w").status
-            for _ in range(8)
+            lambda target=target: (
+                approval_consume(
+                    request_id=request.pk,
+                    target_id=target,
+                    payload_hash=request.payload_hash,
+                    actor="w",
+                ).status
+            )
+            for target in [9] * 4 + [10] * 4
         ]
     )
-    assert outcomes.count(ApprovalStatus.CONSUMED) == 1
-    assert outcomes.count("not_approved") == 7
+    assert outcomes.count(ApprovalStatus.CONSUMED) == 4  # its target, however often
+    assert outcomes.count("payload_mismatch") == 4  # any other target, never
+    assert ApprovalEvent.objects.filter(request=request, to_status="consumed").count() == 1

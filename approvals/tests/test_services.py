@@ -29,10 +29,17 @@ def ask(project, *, payload=PAYLOAD, target="action:1", **extra):
     return approval_request_create(
         project=project,
         kind="action",
-        target_ref=target,
+        subject=target,
+        target_id=1,
         title="Publish the launch video",
         payload=payload,
         **extra,
+    )
+
+
+def consume(request, *, payload=PAYLOAD, target_id=1):
+    return approval_consume(
+        request_id=request.pk, target_id=target_id, payload_hash=sha256_of(payload), actor="w"
     )
 
 
@@ -69,11 +76,13 @@ def test_approve_then_consume_the_same_payload_once(project, operator):
     approved = approve(request, operator)
     assert approved.status == ApprovalStatus.APPROVED
     assert approved.valid_until > timezone.now()
-    consumed = approval_consume(request_id=request.pk, payload=dict(PAYLOAD), actor="worker")
+    consumed = consume(request)
     assert consumed.status == ApprovalStatus.CONSUMED
-    with pytest.raises(Conflict) as again:
-        approval_consume(request_id=request.pk, payload=PAYLOAD, actor="worker")
-    assert again.value.code == "not_approved"
+    assert consume(request).status == ApprovalStatus.CONSUMED  # its own target's retry
+    assert request.events.filter(to_status=ApprovalStatus.CONSUMED).count() == 1
+    with pytest.raises(Conflict) as elsewhere:
+        consume(request, target_id=2)
+    assert elsewhere.value.code == "payload_mismatch"
 
 
 def test_consuming_another_payload_is_refused_and_consumes_nothing(project, operator):
@@ -81,7 +90,7 @@ def test_consuming_another_payload_is_refused_and_consumes_nothing(project, oper
     approve(request, operator)
     tampered = {**PAYLOAD, "title": "Something else"}
     with pytest.raises(Conflict) as refused:
-        approval_consume(request_id=request.pk, payload=tampered, actor="worker")
+        consume(request, payload=tampered)
     assert refused.value.code == "payload_mismatch"
     request.refresh_from_db()
     assert request.status == ApprovalStatus.APPROVED
@@ -115,7 +124,7 @@ def test_the_schedule_expires_pending_and_unused_approvals(project, operator):
     later = timezone.now() + timedelta(hours=25)
     ApprovalRequest.objects.filter(pk=fresh.pk).update(expires_at=later + timedelta(hours=1))
     assert approvals_expire(now=later) == 2
-    statuses = dict(ApprovalRequest.objects.values_list("target_ref", "status"))
+    statuses = dict(ApprovalRequest.objects.values_list("subject", "status"))
     assert statuses == {"a": "expired", "b": "expired", "c": "pending"}
     del pending
 
@@ -127,7 +136,7 @@ def test_approval_expired_at_use_is_not_consumed(project, operator):
         valid_until=timezone.now() - timedelta(seconds=1)
     )
     with pytest.raises(Conflict) as late:
-        approval_consume(request_id=request.pk, payload=PAYLOAD, actor="worker")
+        consume(request)
     assert late.value.code == "approval_expired"
     request.refresh_from_db()
     assert request.status == ApprovalStatus.EXPIRED

@@ -5,14 +5,20 @@ required keyword, via ``self.get_scoped``; another project's row is simply not f
 """
 
 import re
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
 from pydantic import BaseModel
 from rest_framework.views import APIView
 
 from autopack_site.api.inputs import check_json_body, check_query
+from autopack_site.changes import wait_for
 from autopack_site.errors import DomainError, NotFound
+from autopack_site.fair_use import long_poll_slot
 from autopack_site.models import AgentKey, Project
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -66,4 +72,42 @@ class ProjectScopedAPIView(APIView):
         row = selector(project=self.project, **lookup)
         if row is None:
             raise NotFound(f"No such {what} in this project.")
+        return row
+
+    def keyset_page(
+        self, rows: QuerySet, *, before: int | None, limit: int
+    ) -> tuple[list, int | None]:
+        """Newest first, ``limit`` rows with an id below ``before``; and the ``before`` of the
+        next page (None on the last)."""
+        if before:
+            rows = rows.filter(pk__lt=before)
+        page = list(rows.order_by("-pk")[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return page, (page[-1].pk if more else None)
+
+    def long_poll(
+        self,
+        fetch: Callable[[], RowT],
+        *,
+        still_waiting: Callable[[RowT], bool],
+        topic: str,
+        wait: float,
+    ) -> RowT:
+        """``fetch()`` again until the row stops waiting or ``wait`` seconds pass. While it
+        waits the request holds no database connection and one of the key's long-poll slots;
+        an announcement of ``topic`` (autopack_site/changes.py) wakes it at once."""
+        row = fetch()
+        if wait <= 0 or not still_waiting(row):
+            return row
+        deadline = time.monotonic() + wait
+        with long_poll_slot(self.agent_key, seconds=wait):
+            while still_waiting(row):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if not connection.in_atomic_block:
+                    connection.close()  # given back while waiting; the next fetch reconnects
+                wait_for(topic, min(remaining, settings.AUTOPACK_LONG_POLL_RECHECK_SECONDS))
+                row = fetch()
         return row

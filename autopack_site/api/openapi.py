@@ -49,7 +49,7 @@ ERROR_RESPONSES = {
         "validation_error and other refusals; details.fields has paths (NUL characters, "
         "out-of-range numbers and bidirectional controls in titles are refused here)."
     ),
-    429: error_response("rate_limited: too many requests for this key; see Retry-After."),
+    429: error_response("throttled: too many requests or long-polls for this key (Retry-After)."),
 }
 
 

@@ -1,7 +1,7 @@
 """Append-only tables, enforced by the database on PostgreSQL: a trigger refuses UPDATE and
 DELETE. The model layer refuses them everywhere (see AppendOnlyModel); SQLite relies on that."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION autopack_refuse_change() RETURNS trigger AS $$
@@ -35,3 +35,35 @@ def _install(table: str):
 def append_only_trigger(table: str) -> migrations.RunPython:
     forwards, backwards = _install(table)
     return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are written once: UPDATE and DELETE are refused here and, on PostgreSQL, by the
+    trigger above (add ``append_only_trigger(table)`` to the model's migration)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are append-only.")
+
+
+class TransitionEvent(AppendOnlyModel):
+    """One status change of one row, written by autopack_site.state_machine in the same
+    transaction as the change. Each machine's event model adds the foreign key to its row."""
+
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32)
+    actor = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]

@@ -70,7 +70,7 @@ class ProviderError(Exception):
 
     def __init__(self, message: str, *, status: int | None = None, retry_after=None):
         super().__init__(message)
-        self.status = status
+        self.http_status = status
         self.retry_after = retry_after
 
 

@@ -12,6 +12,7 @@ from ledger.services.reconcile import (
     action_reconcile,
     action_record_outcome,
     action_release,
+    actions_release_guarded,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "action_record_outcome",
     "action_release",
     "actions_dispatch_due",
+    "actions_release_guarded",
     "actions_sweep_leases",
     "approved_payload",
     "credential_health",

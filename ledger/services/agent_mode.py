@@ -12,15 +12,16 @@ from autopack_site.models import AgentKey
 from autopack_site.redaction import redact
 from ledger.conf import ledger_settings
 from ledger.models import ActionMode, ActionStatus, ExternalAction
-from ledger.services.common import locked_action, move
-from ledger.services.execution import _claim, _Refused, _verify
+from ledger.services.common import locked_action
+from ledger.services.execution import ExecutionRefused, action_claim, action_verify
+from ledger.transitions import ACTION
 
 
 def action_agent_claim(*, action: ExternalAction, key: AgentKey) -> ExternalAction:
     if action.mode != ActionMode.AGENT:
         raise Conflict("This action runs on the platform, not in the agent.", code="wrong_mode")
-    actor = f"agent:{key.name}:{key.prefix}"
-    if not _claim(action.pk, actor, mode=ActionMode.AGENT):
+    actor = key.actor_label
+    if not action_claim(action.pk, actor, mode=ActionMode.AGENT):
         action.refresh_from_db()
         raise Conflict(
             f"Action #{action.pk} is {action.status}; it cannot be claimed.",
@@ -29,11 +30,11 @@ def action_agent_claim(*, action: ExternalAction, key: AgentKey) -> ExternalActi
         )
     action.refresh_from_db()
     try:
-        _verify(action, actor)
-    except _Refused as refused:
+        action_verify(action, actor)
+    except ExecutionRefused as refused:
         with transaction.atomic():
             locked = locked_action(action.pk)
-            move(
+            ACTION.move(
                 locked,
                 refused.status,
                 actor=actor,
@@ -54,7 +55,7 @@ def action_agent_result(
     summary: dict[str, Any] | None = None,
     error: str = "",
 ) -> ExternalAction:
-    actor = f"agent:{key.name}:{key.prefix}"
+    actor = key.actor_label
     to_status = {
         "succeeded": ActionStatus.SUCCEEDED,
         "failed": ActionStatus.FAILED,
@@ -76,7 +77,7 @@ def action_agent_result(
                 code="payload_mismatch",
                 details={"payload_hash": locked.payload_hash},
             )
-        move(
+        ACTION.move(
             locked,
             to_status,
             actor=actor,
@@ -84,7 +85,6 @@ def action_agent_result(
             provider_reference=provider_reference[:255],
             response_summary=redact(summary or {}),
             error=redact(error)[:1000],
-            lease_expires_at=None,
         )
     return locked
 

@@ -1,14 +1,16 @@
-"""The one way an action changes status: under its row lock, along ACTION_TRANSITIONS, with an
-append-only event."""
+"""Small pieces every ledger service uses."""
 
-from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 
-from autopack_site.errors import Conflict, NotFound
-from ledger.models import ActionEvent, ExternalAction
-from ledger.transitions import FINAL, allowed
+from approvals.models import ApprovalKind
+from approvals.selectors import approval_usable_by
+from approvals.services import approval_request_for_decision
+from autopack_site.errors import NotFound
+from ledger.models import ActionMode, ActionStatus, ExternalAction
+from ledger.services.queueing import schedule_execution
+from ledger.transitions import ACTION
 
 
 def approved_payload(action: ExternalAction) -> dict[str, Any]:
@@ -17,45 +19,57 @@ def approved_payload(action: ExternalAction) -> dict[str, Any]:
 
 
 def locked_action(action_id: int) -> ExternalAction:
-    action = ExternalAction.objects.select_for_update().filter(pk=action_id).first()
-    if action is None:
-        raise NotFound(f"No action #{action_id}.")
-    return action
+    """The action under its row lock, for ACTION.move (which then locks nothing more)."""
+    try:
+        return ACTION.lock(action_id)
+    except ExternalAction.DoesNotExist:
+        raise NotFound(f"No action #{action_id}.") from None
 
 
-def move(
-    action: ExternalAction,
-    to_status: str,
-    *,
-    actor: str,
-    detail: dict[str, Any] | None = None,
-    on_record: Callable[[ExternalAction], None] | None = None,
-    **fields: Any,
-) -> None:
-    """Caller holds the row lock (or just created the row in this transaction)."""
-    from_status = action.status
-    if not allowed(from_status, to_status):
-        raise Conflict(
-            f"Action #{action.pk} is {from_status}; it cannot become {to_status}.",
-            code="illegal_transition",
-            details={"status": from_status},
-        )
-    for name, value in fields.items():
-        setattr(action, name, value)
-    action.status = to_status
-    changed = {*fields, "status", "updated_at"}
-    if to_status in FINAL:
-        action.finished_at = timezone.now()
-        action.lease_expires_at = None
-        changed |= {"finished_at", "lease_expires_at"}
-    if on_record is not None:
-        on_record(action)  # stores the API answer in the same UPDATE
-        changed.add("response_body")
-    action.save(update_fields=sorted(changed))
-    ActionEvent.objects.create(
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor[:200],
-        detail=detail or {},
+def action_ask_for_approval(action: ExternalAction) -> None:
+    """Opens the approval request for ``action`` (which names it back), inside the caller's
+    transaction."""
+    action.approval = approval_request_for_decision(
+        project=action.project,
+        kind=ApprovalKind.ACTION,
+        subject=f"action:{action.pk}",
+        target_id=action.pk,
+        title=f"{action.provider} {action.action}",
+        payload=approved_payload(action),
+        decision=action.decision,
+        explanation={
+            "rendered_request": action.rendered_request,
+            "side_effects": action.side_effects,
+        },
+        requested_by_key=action.requested_by_key,
+        callback_url=action.callback_url,
     )
+    action.save(update_fields=["approval"])
+
+
+def action_requeue_held(action: ExternalAction, *, actor: str, reason: str) -> None:
+    """A held action (locked by the caller) goes back to the queue, unless its approval can no
+    longer be used (the validity window passed while it was held): then it waits for a fresh
+    approval of the same payload."""
+    if action.approval_id and not approval_usable_by(
+        request_id=action.approval_id, target_id=action.pk, payload_hash=action.payload_hash
+    ):
+        ACTION.move(
+            action,
+            ActionStatus.PENDING_APPROVAL,
+            actor=actor,
+            reason=f"{reason}; its approval can no longer be used, so a fresh one is asked for",
+            error="",
+        )
+        action_ask_for_approval(action)
+        return
+    ACTION.move(
+        action,
+        ActionStatus.APPROVED,
+        actor=actor,
+        reason=reason,
+        next_attempt_at=timezone.now(),
+        error="",
+    )
+    if action.mode == ActionMode.PLATFORM:
+        schedule_execution(action.pk)

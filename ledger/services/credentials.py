@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from autopack_site.redaction import redact_text
 from ledger.conf import REQUIRED_SCOPES, ROTATION_DAYS, ledger_settings
-from ledger.models import ActionStatus, ExternalAction, ProviderCredential
+from ledger.models import HELD_BY_CREDENTIAL, ActionStatus, ExternalAction, ProviderCredential
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ def credential_refresh(
 
 def credential_hold(credential: ProviderCredential, *, reason: str) -> int:
     """Holds the credential and every queued action of its provider in its project."""
-    from ledger.services.common import locked_action, move
+    from ledger.services.common import locked_action
+    from ledger.transitions import ACTION
 
     ProviderCredential.objects.filter(pk=credential.pk).update(
         held_reason=reason, last_refresh_error=reason
@@ -181,12 +182,13 @@ def credential_hold(credential: ProviderCredential, *, reason: str) -> int:
         with transaction.atomic():
             action = locked_action(pk)
             if action.status == ActionStatus.APPROVED:
-                move(
+                ACTION.move(
                     action,
                     ActionStatus.HELD,
                     actor="system",
-                    detail={"reason": reason},
+                    reason=reason,
                     error=reason,
+                    held_by=HELD_BY_CREDENTIAL,
                 )
                 held += 1
     logger.warning(

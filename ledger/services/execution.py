@@ -16,19 +16,27 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_consume
+from autopack_site.actors import SYSTEM
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
-from autopack_site.queue import orm_broker_in_use
 from autopack_site.redaction import redact, redact_text
 from ledger.conf import ledger_settings
-from ledger.models import ActionEvent, ActionMode, ActionStatus, ExternalAction
+from ledger.guards import verdict_at_execution
+from ledger.models import (
+    HELD_BY_CREDENTIAL,
+    HELD_BY_GUARD,
+    ActionMode,
+    ActionStatus,
+    ExternalAction,
+)
 from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
 from ledger.providers.registry import default_base_url, get_adapter
-from ledger.services.common import approved_payload, locked_action, move
+from ledger.services.common import approved_payload, locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
+from ledger.services.queueing import EXECUTE_TASK, schedule_reconcile
 from ledger.services.ratelimit import rate_limit_take
+from ledger.transitions import ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -37,59 +45,30 @@ def worker_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
-EXECUTE_TASK = "ledger.tasks.action_execute"
-
-
-def _enqueue(task: str, action_id: int) -> None:
-    """With the ORM broker the task row commits with the state that needs it (a rollback takes
-    both); another broker (Redis) hears of it only after the commit. Either way a lost task is
-    caught by the sweep, which re-queues approved actions that are due."""
-    if orm_broker_in_use():
-        async_task(task, action_id)
-    else:
-        transaction.on_commit(lambda: async_task(task, action_id))
-
-
-def schedule_execution(action_id: int) -> None:
-    _enqueue(EXECUTE_TASK, action_id)
-
-
-def schedule_reconcile(action_id: int) -> None:
-    _enqueue("ledger.tasks.action_reconcile", action_id)
-
-
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter: up to 1, 2, 4 ... 60 seconds."""
     return random.uniform(0.5, min(60.0, 2.0 ** max(0, attempt - 1)))
 
 
-def _claim(action_id: int, worker: str, *, mode: str = ActionMode.PLATFORM) -> bool:
+def action_claim(action_id: int, worker: str, *, mode: str = ActionMode.PLATFORM) -> bool:
+    """Compare-and-set approved → executing with a lease; False if it is not (or not yet) due
+    or someone else claimed it first."""
     settings = ledger_settings()
     now = timezone.now()
-    with transaction.atomic():
-        claimed = (
-            ExternalAction.objects.filter(pk=action_id, status=ActionStatus.APPROVED, mode=mode)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .update(
-                status=ActionStatus.EXECUTING,
-                lease_expires_at=now + timedelta(seconds=settings.lease_seconds),
-                claimed_by=worker[:200],
-                attempts=F("attempts") + 1,
-                updated_at=now,
-            )
-        )
-        if claimed:
-            ActionEvent.objects.create(
-                action_id=action_id,
-                from_status=ActionStatus.APPROVED,
-                to_status=ActionStatus.EXECUTING,
-                actor=worker[:200],
-                detail={"lease_seconds": settings.lease_seconds},
-            )
-    return bool(claimed)
+    return ACTION.move_if(
+        ExternalAction(pk=action_id),
+        ActionStatus.APPROVED,
+        ActionStatus.EXECUTING,
+        actor=worker,
+        detail={"lease_seconds": settings.lease_seconds},
+        where=Q(mode=mode) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)),
+        lease_expires_at=now + timedelta(seconds=settings.lease_seconds),
+        claimed_by=worker[:200],
+        attempts=F("attempts") + 1,
+    )
 
 
-def _record(action_id: int, worker: str, to_status: str, *, detail: dict, **fields) -> bool:
+def _record_outcome(action_id: int, worker: str, to_status: str, *, detail: dict, **fields) -> bool:
     """Records an outcome if this worker still holds the action. A definite result that
     arrives after the lease expired still lands (unknown → succeeded/failed)."""
     with transaction.atomic():
@@ -105,46 +84,55 @@ def _record(action_id: int, worker: str, to_status: str, *, detail: dict, **fiel
                 extra={"action": action_id, "status": action.status, "wanted": to_status},
             )
             return False
-        if to_status != ActionStatus.EXECUTING:
-            fields.setdefault("lease_expires_at", None)
-        move(action, to_status, actor=worker, detail=detail, **fields)
+        ACTION.move(action, to_status, actor=worker, detail=detail, **fields)
         if to_status == ActionStatus.UNKNOWN:
             schedule_reconcile(action.pk)
         return True
 
 
-class _Refused(Exception):
+class GuardHold(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _check_guards(action: ExternalAction) -> None:
+    """What other apps registered in front of this action (ledger/guards.py)."""
+    verdict = verdict_at_execution(action)
+    if verdict.refuse:
+        raise ExecutionRefused(ActionStatus.FAILED, *verdict.refuse)
+    if verdict.hold:
+        raise GuardHold(*verdict.hold)
+
+
+class ExecutionRefused(Exception):
     def __init__(self, status: str, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
 
-def _verify(action: ExternalAction, worker: str) -> None:
-    """Payload hash, approval validity (consumed once), credential. Raises _Refused."""
+def action_verify(action: ExternalAction, worker: str) -> None:
+    """Payload hash, then the approval: checked and consumed in one locked step. Raises
+    ExecutionRefused."""
     if sha256_of(approved_payload(action)) != action.payload_hash:
-        raise _Refused(
+        raise ExecutionRefused(
             ActionStatus.FAILED,
             "payload_tampered",
             "The payload no longer matches the hash that was decided and approved.",
         )
     if action.approval_id:
-        approval = ApprovalRequest.objects.get(pk=action.approval_id)
-        if approval.payload_hash != action.payload_hash:
-            raise _Refused(
-                ActionStatus.FAILED, "payload_tampered", "The approval is for another payload."
+        try:
+            approval_consume(
+                request_id=action.approval_id,
+                target_id=action.pk,
+                payload_hash=action.payload_hash,
+                actor=worker,
             )
-        if approval.status != ApprovalStatus.CONSUMED:
-            try:
-                approval_consume(
-                    request_id=approval.pk, payload=approved_payload(action), actor=worker
-                )
-            except DomainError as refusal:
-                status = (
-                    ActionStatus.EXPIRED
-                    if refusal.code == "approval_expired"
-                    else ActionStatus.FAILED
-                )
-                raise _Refused(status, refusal.code, refusal.message) from None
+        except DomainError as refusal:
+            status = (
+                ActionStatus.EXPIRED if refusal.code == "approval_expired" else ActionStatus.FAILED
+            )
+            raise ExecutionRefused(status, refusal.code, refusal.message) from None
 
 
 def _context(action: ExternalAction, secret: str) -> ProviderContext:
@@ -161,14 +149,15 @@ def action_execute(action_id: int, *, worker: str | None = None) -> str:
     worker = worker or worker_name()
     settings = ledger_settings()
     while True:
-        if not _claim(action_id, worker):
+        if not action_claim(action_id, worker):
             return "not_claimed"
         action = ExternalAction.objects.get(pk=action_id)
         try:
-            _verify(action, worker)
+            _check_guards(action)
             _credential, secret = credential_check(action)
-        except _Refused as refused:
-            _record(
+            action_verify(action, worker)  # last: consumes the approval
+        except ExecutionRefused as refused:
+            _record_outcome(
                 action_id,
                 worker,
                 refused.status,
@@ -177,17 +166,28 @@ def action_execute(action_id: int, *, worker: str | None = None) -> str:
             )
             return refused.status
         except CredentialProblem as problem:
-            _record(
+            _record_outcome(
                 action_id,
                 worker,
                 ActionStatus.HELD,
                 detail={"code": problem.code},
                 error=problem.message,
+                held_by=HELD_BY_CREDENTIAL,
             )
             return ActionStatus.HELD
-        wait = rate_limit_take(action.provider)
+        except GuardHold as held:
+            _record_outcome(
+                action_id,
+                worker,
+                ActionStatus.HELD,
+                detail={"code": held.code},
+                error=f"{held.code}: {held.message}"[:1000],
+                held_by=HELD_BY_GUARD,
+            )
+            return ActionStatus.HELD
+        wait = rate_limit_take(project_id=action.project_id, provider=action.provider)
         if wait:
-            _record(
+            _record_outcome(
                 action_id,
                 worker,
                 ActionStatus.APPROVED,
@@ -214,7 +214,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
             action.action, payload, reference=action.reference, ctx=_context(action, secret)
         )
     except OutcomeUnknown as exc:
-        _record(
+        _record_outcome(
             action.pk,
             worker,
             ActionStatus.UNKNOWN,
@@ -228,7 +228,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
             delay = (
                 exc.retry_after if exc.retry_after is not None else backoff_seconds(action.attempts)
             )
-            _record(
+            _record_outcome(
                 action.pk,
                 worker,
                 ActionStatus.APPROVED,
@@ -243,7 +243,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
         if adapter.dedupes_by_reference and exc.sent:
             # A refusal from a provider that deduplicates may mean "you already did this"
             # (e.g. Alpaca's duplicate client_order_id): ask before calling it failed.
-            _record(
+            _record_outcome(
                 action.pk,
                 worker,
                 ActionStatus.UNKNOWN,
@@ -251,7 +251,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
                 error=message,
             )
             return ActionStatus.UNKNOWN
-        _record(
+        _record_outcome(
             action.pk,
             worker,
             ActionStatus.FAILED,
@@ -261,7 +261,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
         return ActionStatus.FAILED
     except Exception as exc:  # an adapter bug after the request may have left: never retry
         logger.exception("adapter raised", extra={"action": action.pk})
-        _record(
+        _record_outcome(
             action.pk,
             worker,
             ActionStatus.UNKNOWN,
@@ -269,7 +269,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
             error=_safe(exc, secret),
         )
         return ActionStatus.UNKNOWN
-    _record(
+    _record_outcome(
         action.pk,
         worker,
         ActionStatus.SUCCEEDED,
@@ -304,12 +304,12 @@ def actions_sweep_leases(*, now=None) -> int:
             action = locked_action(pk)
             if action.status != ActionStatus.EXECUTING or action.lease_expires_at >= now:
                 continue
-            move(
+            ACTION.move(
                 action,
                 ActionStatus.UNKNOWN,
-                actor="system",
+                actor=SYSTEM,
+                reason="lease expired",
                 detail={"code": "lease_expired", "claimed_by": action.claimed_by},
-                lease_expires_at=None,
             )
             schedule_reconcile(pk)
             count += 1
@@ -317,7 +317,7 @@ def actions_sweep_leases(*, now=None) -> int:
 
 
 def actions_dispatch_due(*, now=None) -> dict[str, int]:
-    """The schedule's sweep: leases, due retries, unknown outcomes, lost approval signals."""
+    """The schedule's sweep: leases, due retries, unknown outcomes."""
     now = now or timezone.now()
     swept = actions_sweep_leases(now=now)
     due = list(
@@ -326,7 +326,7 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
         ).values_list("pk", flat=True)[:100]
     )
     for pk in due:
-        async_task("ledger.tasks.action_execute", pk)
+        async_task(EXECUTE_TASK, pk)  # a lost task: the ORM broker's row went with a rollback
     unknown = list(
         ExternalAction.objects.filter(status=ActionStatus.UNKNOWN).values_list("pk", flat=True)[
             :100
@@ -334,26 +334,4 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
     )
     for pk in unknown:
         async_task("ledger.tasks.action_reconcile", pk)
-    _catch_up_with_approvals()
     return {"swept": swept, "due": len(due), "unknown": len(unknown)}
-
-
-def _catch_up_with_approvals() -> None:
-    """If an after-commit signal was lost (a crash between commit and hook), the sweep applies
-    the approval's outcome to actions still waiting for it."""
-    from ledger.services.follow import action_follow_approval
-
-    waiting = ExternalAction.objects.filter(
-        status=ActionStatus.PENDING_APPROVAL,
-        approval__status__in=[
-            ApprovalStatus.APPROVED,
-            ApprovalStatus.REJECTED,
-            ApprovalStatus.EXPIRED,
-            ApprovalStatus.CANCELLED,
-            ApprovalStatus.SUPERSEDED,
-        ],
-    ).values_list("pk", "approval_id", "approval__status")
-    for pk, approval_id, status in list(waiting[:100]):
-        action_follow_approval(
-            request_id=approval_id, kind="action", target_ref=f"action:{pk}", status=status
-        )

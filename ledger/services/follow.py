@@ -1,13 +1,17 @@
-"""The ledger follows its approval requests (approvals.signals, sent after commit)."""
+"""The ledger as the approval consumer for kind "action" (registered in ledger/apps.py): an
+approval's outcome moves the action it names (ApprovalRequest.target_id)."""
+
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.consumers import ApprovalNews
 from approvals.models import ApprovalStatus
-from ledger.models import ActionMode, ActionStatus
+from ledger.models import ActionMode, ActionStatus, ExternalAction
 from ledger.services.common import locked_action
-from ledger.services.common import move as action_move
-from ledger.services.execution import schedule_execution
+from ledger.services.queueing import schedule_execution
+from ledger.transitions import ACTION
 
 _PENDING_TO = {
     ApprovalStatus.APPROVED: ActionStatus.APPROVED,
@@ -18,31 +22,46 @@ _PENDING_TO = {
 }
 
 
-def action_follow_approval(*, request_id: int, kind: str, target_ref: str, status: str) -> None:
-    if kind != "action" or not target_ref.startswith("action:"):
+def action_follow_approval(news: ApprovalNews) -> None:
+    """Idempotent: the action must still wait on this very request."""
+    if news.target_id is None:
         return
-    action_id = int(target_ref.split(":", 1)[1])
     with transaction.atomic():
-        action = locked_action(action_id)
-        if action.approval_id != request_id:
+        action = locked_action(news.target_id)
+        if action.approval_id != news.request_id:
             return
-        actor = f"approval:{request_id}"
-        if action.status == ActionStatus.PENDING_APPROVAL and status in _PENDING_TO:
-            to_status = _PENDING_TO[status]
+        actor = f"approval:{news.request_id}"
+        if action.status == ActionStatus.PENDING_APPROVAL and news.status in _PENDING_TO:
+            to_status = _PENDING_TO[news.status]
             extra = (
                 {"next_attempt_at": timezone.now()} if to_status == ActionStatus.APPROVED else {}
             )
-            action_move(action, to_status, actor=actor, detail={"approval": status}, **extra)
+            ACTION.move(action, to_status, actor=actor, detail={"approval": news.status}, **extra)
             if to_status == ActionStatus.APPROVED and action.mode == ActionMode.PLATFORM:
                 schedule_execution(action.pk)
-        elif action.status == ActionStatus.APPROVED and status == ApprovalStatus.EXPIRED:
-            action_move(
+        elif action.status == ActionStatus.APPROVED and news.status == ApprovalStatus.EXPIRED:
+            ACTION.move(
                 action,
                 ActionStatus.EXPIRED,
                 actor=actor,
-                detail={"approval": "validity window passed before execution"},
+                reason="the approval's validity window passed before execution",
+                detail={"approval": news.status},
             )
 
 
-def on_approval_status_changed(sender, **changed) -> None:
-    action_follow_approval(**changed)
+def actions_waiting_on_decided_approvals(limit: int) -> Iterator[ApprovalNews]:
+    """What a lost after-commit call left behind: actions still pending on a request that was
+    decided (or ended), and queued actions whose approval expired unused."""
+    pending = ExternalAction.objects.filter(
+        status=ActionStatus.PENDING_APPROVAL, approval__status__in=list(_PENDING_TO)
+    )
+    expired = ExternalAction.objects.filter(
+        status=ActionStatus.APPROVED, approval__status=ApprovalStatus.EXPIRED
+    )
+    for rows in (pending, expired):
+        for action_id, request_id, status in rows.values_list(
+            "pk", "approval_id", "approval__status"
+        )[:limit]:
+            yield ApprovalNews(
+                request_id=request_id, kind="action", target_id=action_id, status=status
+            )

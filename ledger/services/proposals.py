@@ -1,32 +1,28 @@
 """POST /api/v1/actions: validate, claim the idempotency key, decide, render, ask or queue."""
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pydantic
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from approvals.models import ApprovalKind
-from approvals.services import approval_request_create
 from autopack_site.canonical import sha256_of
-from autopack_site.db.rows import insert_together
 from autopack_site.errors import Conflict, Unprocessable, pydantic_error_details
 from autopack_site.models import AgentKey, Project
-from autopack_site.queue import orm_broker_in_use, queued_task_row
 from autopack_site.redaction import credential_paths
 from ledger.conf import ledger_settings
-from ledger.models import ActionEvent, ActionMode, ActionStatus, ExternalAction
+from ledger.guards import ProposedAction, verdict_at_proposal
+from ledger.models import HELD_BY_GUARD, ActionAnswer, ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderContext
-from ledger.providers.registry import get_adapter
-from ledger.selectors import action_by_idempotency_key, proposal_context
-from ledger.services.common import approved_payload
-from ledger.services.execution import EXECUTE_TASK, schedule_execution
-from ledger.transitions import FINAL
+from ledger.providers.registry import default_base_url, get_adapter
+from ledger.selectors import action_by_idempotency_key, dry_run_recorded
+from ledger.services.common import action_ask_for_approval
+from ledger.services.queueing import schedule_execution
+from ledger.transitions import ACTION
 from policies.compiled import compiled_policy_for
-from policies.selectors import approval_settings_for
 from policies.services import action_decision
 from runs.models import Phase, Run
 
@@ -43,7 +39,6 @@ class Proposal:
     phase: str | None = None
     callback_url: str = ""
     mode: str = ActionMode.PLATFORM
-    amount: str | None = None
 
     def request_hash(self) -> str:
         return sha256_of(
@@ -124,32 +119,34 @@ class _KeyTaken(Exception):
 
 
 def action_propose(
-    *, project: Project, key: AgentKey, idempotency_key: str, proposal: Proposal
+    *,
+    project: Project,
+    key: AgentKey,
+    idempotency_key: str,
+    proposal: Proposal,
+    answer_for: Callable[[ExternalAction], bytes],
 ) -> ProposalResult:
-    """Everything is validated, rendered and decided first; then the action (in its decided
-    status, with its stored answer), the decision-log row, the first event and (for platform
-    mode with the ORM broker) the execution task commit together or not at all. A concurrent
-    request with the same key waits for that commit (up to AUTOPACK_IDEMPOTENCY_WAIT_MS, then
-    409) and replays it. Nothing here touches the network."""
+    """Everything is validated, rendered and decided first; then one transaction writes the
+    action in its decided status (with its first event), the decision-log row, the approval
+    request it needs or the execution task it queues, and the answer, or nothing at all. A
+    concurrent request with the same key waits for that commit (up to
+    AUTOPACK_IDEMPOTENCY_WAIT_MS, then 409) and replays it. ``answer_for`` renders the answer
+    (the API's bytes), stored with the rest and replayed verbatim. Nothing here touches the
+    network."""
     request_hash = proposal.request_hash()
-    context = proposal_context(project_id=project.pk, key=idempotency_key)
-    if context.existing is not None:
+    existing = action_by_idempotency_key(project=project, key=idempotency_key)
+    if existing is not None:
         # The fast path for replays: the stored request was validated when it was first made,
         # and any other request under this key is refused by its hash.
-        return ProposalResult(_replay(context.existing, request_hash), replayed=True)
+        return ProposalResult(_replay(existing, request_hash), replayed=True)
     adapter, model = _validate(proposal)
     run, phase = _resolve_run(project, proposal)
     payload_hash = sha256_of(
         {"provider": proposal.provider, "action": proposal.action, "payload": proposal.payload}
     )
-    policy = compiled_policy_for(project, stamp=context.policy_stamp)
+    policy = compiled_policy_for(project)
     dry_run_done = any(rule.dry_run_required for rule in policy.spec.action_rules) and (
-        ExternalAction.objects.filter(
-            project=project,
-            payload_hash=payload_hash,
-            dry_run=True,
-            status=ActionStatus.DRY_RUN,
-        ).exists()
+        dry_run_recorded(project=project, payload_hash=payload_hash)
     )
     reference = f"ap-{secrets.token_hex(10)}"
     rendered = adapter.dry_run(
@@ -158,19 +155,33 @@ def action_propose(
         reference=reference,
         ctx=ProviderContext(base_url=_base_url(proposal.provider), secret=MASKED_SECRET),
     )
-    actor = f"agent:{key.name}"
+    actor = key.actor_label
+    guarded = verdict_at_proposal(
+        ProposedAction(
+            project_id=project.pk,
+            provider=proposal.provider,
+            action=proposal.action,
+            payload=proposal.payload,
+            requested_by_key_id=key.pk,
+        )
+    )
     decision, log_row = action_decision(
         policy=policy,
         project=project,
         provider=proposal.provider,
         action=proposal.action,
-        amount=_amount(model),
+        amount=guarded.facts.get("amount", _amount(model)),
         dry_run_done=dry_run_done or proposal.dry_run,
+        publish_packet_approved=guarded.facts.get("publish_packet_approved", False),
+        provider_policy_fresh=guarded.facts.get("provider_policy_fresh"),
+        denials=(guarded.refuse,) if guarded.refuse else (),
+        approvals_needed=tuple(guarded.needs_approval),
         requester=actor,
     )
     decision = decision.to_dict()
     status = _decided_status(decision["outcome"], dry_run=proposal.dry_run)
-    now = timezone.now()
+    if status == ActionStatus.APPROVED and guarded.hold:
+        status = ActionStatus.HELD  # allowed, but a guard holds it until it lets go
     action = ExternalAction(
         project=project,
         idempotency_key=idempotency_key,
@@ -186,34 +197,58 @@ def action_propose(
         callback_url=proposal.callback_url,
         requested_by_key=key,
         reference=reference,
-        status=status,
         decision=decision,
         rendered_request=rendered.request.model_dump(mode="json"),
         side_effects=[effect.model_dump(mode="json") for effect in rendered.side_effects],
-        next_attempt_at=now if status == ActionStatus.APPROVED else None,
-        finished_at=now if status in FINAL else None,
-        created_at=now,
-        updated_at=now,
-    )
-    event = ActionEvent(
-        from_status=ActionStatus.RECEIVED,
-        to_status=status,
-        actor=actor[:200],
-        detail=_event_detail(status, decision),
-        created_at=now,
+        next_attempt_at=timezone.now() if status == ActionStatus.APPROVED else None,
+        **_held_by_guard(guarded.hold if status == ActionStatus.HELD else None),
     )
     try:
-        if status != ActionStatus.PENDING_APPROVAL and context.next_action_id is not None:
-            action.pk = context.next_action_id
-            _record_in_one_statement(action, event, log_row)
-        else:
-            _record(action, event, log_row)
-    except _KeyTaken:
-        existing = action_by_idempotency_key(project_id=project.pk, key=idempotency_key)
+        with transaction.atomic():
+            _wait_for_key_at_most(ledger_settings().idempotency_wait_ms)
+            ACTION.create(
+                action,
+                status=status,
+                actor=actor,
+                reason=_creation_reason(status),
+                detail=_event_detail(status, decision),
+            )
+            log_row.save(force_insert=True)
+            if status == ActionStatus.PENDING_APPROVAL:
+                action_ask_for_approval(action)
+            elif status == ActionStatus.APPROVED and action.mode == ActionMode.PLATFORM:
+                schedule_execution(action.pk)
+            action.answer = ActionAnswer.objects.create(
+                action=action, status_code=201, body=answer_for(action)
+            )
+    except IntegrityError:
+        existing = action_by_idempotency_key(project=project, key=idempotency_key)
         if existing is None:  # not the key after all (a reference collision): worth a retry
             raise _in_progress("The request collided with another; retry it.") from None
         return ProposalResult(_replay(existing, request_hash), replayed=True)
+    except OperationalError as exc:
+        if not _is_lock_wait(exc):
+            raise
+        raise _in_progress(
+            "A request with this Idempotency-Key is still being processed; retry shortly."
+        ) from None
     return ProposalResult(action, replayed=False)
+
+
+def _wait_for_key_at_most(wait_ms: int) -> None:
+    """A second request with the same key waits on the unique index for the first one's
+    commit; this bounds the wait (PostgreSQL; SQLite waits on its busy timeout)."""
+    if connection.vendor == "postgresql":
+        # No ORM spelling for SET LOCAL; the value is an int from settings.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+
+
+def _held_by_guard(hold: tuple[str, str] | None) -> dict[str, str]:
+    if hold is None:
+        return {}
+    code, message = hold
+    return {"held_by": HELD_BY_GUARD, "error": f"{code}: {message}"[:1000]}
 
 
 def _decided_status(outcome: str, *, dry_run: bool) -> str:
@@ -225,82 +260,22 @@ def _decided_status(outcome: str, *, dry_run: bool) -> str:
     }.get(outcome, ActionStatus.APPROVED)
 
 
+def _creation_reason(status: str) -> str:
+    return {
+        ActionStatus.DRY_RUN: "dry run",
+        ActionStatus.DENIED: "denied by policy",
+        ActionStatus.PENDING_APPROVAL: "the policy asks a human",
+        ActionStatus.APPROVED: "allowed by policy",
+        ActionStatus.HELD: "allowed by policy, held by a guard",
+    }[status]
+
+
 def _event_detail(status: str, decision: dict) -> dict:
     if status == ActionStatus.DRY_RUN:
         return {"outcome": decision["outcome"]}
     if status == ActionStatus.DENIED:
         return {"reasons": decision["reasons"]}
-    if status == ActionStatus.APPROVED:
-        return {"by": "policy"}
-    return {}  # pending approval: the approval's id, once it exists
-
-
-def _executes_on_platform(action: ExternalAction) -> bool:
-    return action.status == ActionStatus.APPROVED and action.mode == ActionMode.PLATFORM
-
-
-def _record_in_one_statement(action: ExternalAction, event: ActionEvent, log_row) -> None:
-    """PostgreSQL, no approval to create: the id came first from the sequence, so the answer,
-    the event and the task can name it, and one statement writes them all."""
-    event.action_id = action.pk
-    _store_answer(action)
-    rows = [log_row, event]
-    platform = _executes_on_platform(action)
-    if platform and orm_broker_in_use():
-        rows.append(queued_task_row(EXECUTE_TASK, action.pk))
-        platform = False
-    try:
-        inserted = insert_together(
-            action, rows, lock_timeout_ms=ledger_settings().idempotency_wait_ms
-        )
-    except OperationalError as exc:
-        if not _is_lock_wait(exc):
-            raise
-        raise _key_busy() from None
-    if not inserted:
-        raise _KeyTaken
-    if platform:  # another broker hears of it after the commit
-        schedule_execution(action.pk)
-
-
-def _record(action: ExternalAction, event: ActionEvent, log_row) -> None:
-    """The ORM's way, one transaction: SQLite, and actions that wait for an approval (the
-    approval names the action, the action names the approval)."""
-    with transaction.atomic():
-        _take_key(action)
-        log_row.save()
-        if action.status == ActionStatus.PENDING_APPROVAL:
-            action.approval = _ask_for_approval(action, requested_by=action.requested_by_key)
-            event.detail = {"approval": action.approval_id}
-        _store_answer(action)
-        action.save(update_fields=["approval", "response_body"])
-        event.action = action
-        event.save()
-        if _executes_on_platform(action):
-            schedule_execution(action.pk)
-
-
-def _take_key(action: ExternalAction) -> None:
-    """INSERT the row. A concurrent holder of the key makes the unique index wait for its
-    commit; past the wait the request is still in progress (409)."""
-    if connection.vendor == "postgresql":
-        wait_ms = ledger_settings().idempotency_wait_ms
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
-    try:
-        action.save(force_insert=True)
-    except IntegrityError:
-        raise _KeyTaken from None
-    except OperationalError as exc:
-        if not _is_lock_wait(exc):
-            raise
-        raise _key_busy() from None
-
-
-def _key_busy() -> Conflict:
-    return _in_progress(
-        "A request with this Idempotency-Key is still being processed; retry shortly."
-    )
+    return {}
 
 
 def _in_progress(message: str) -> Conflict:
@@ -325,38 +300,6 @@ def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
     return existing
 
 
-def _ask_for_approval(action: ExternalAction, *, requested_by: AgentKey):
-    project, decision = action.project, action.decision
-    windows = approval_settings_for(project)
-    return approval_request_create(
-        project=project,
-        kind=ApprovalKind.ACTION,
-        target_ref=f"action:{action.pk}",
-        title=f"{action.provider} {action.action}",
-        summary=decision.get("hint", ""),
-        payload=approved_payload(action),
-        risk_score=decision["risk"]["score"],
-        risk_factors=decision["risk"]["factors"],
-        explanation={
-            **decision,
-            "rendered_request": action.rendered_request,
-            "side_effects": action.side_effects,
-        },
-        requested_by_key=requested_by,
-        callback_url=action.callback_url,
-        required_approvals=windows.required_approvals,
-        pending_window=timedelta(hours=windows.pending_window_hours),
-        validity_window=timedelta(hours=windows.validity_window_hours),
-    )
-
-
-def _store_answer(action: ExternalAction) -> None:
-    """The first answer for this key, replayed verbatim for the same key and request."""
-    from ledger.serializers import action_out
-
-    action.response_body = action_out(action).model_dump(mode="json")
-
-
 def _amount(model) -> Any:
     # An order knows its own value (qty x reference or limit price, whichever is higher).
     order_value = getattr(model, "order_value", None)
@@ -370,6 +313,4 @@ def _amount(model) -> Any:
 
 
 def _base_url(provider: str) -> str:
-    from ledger.providers.registry import default_base_url
-
     return ledger_settings().base_url(provider) or default_base_url(provider)

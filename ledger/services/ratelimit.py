@@ -1,34 +1,24 @@
-"""A per-provider call budget shared by every worker: a fixed one-minute window per provider,
-counted under a row lock (one short transaction per call, no network inside)."""
+"""A per-project, per-provider call budget shared by every worker: a fixed one-minute window
+counted in SQL (autopack_site/db/windows.py)."""
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from autopack_site.db.windows import take_from_window
 from ledger.conf import ledger_settings
 from ledger.models import RateLimitWindow
 
 WINDOW = timedelta(minutes=1)
 
 
-def rate_limit_take(provider: str) -> float:
+def rate_limit_take(*, project_id: int, provider: str) -> float:
     """Takes one call slot. Returns 0 when taken, else the seconds until the window reopens."""
-    limit = ledger_settings().rate_limit(provider)
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            RateLimitWindow.objects.get_or_create(
-                provider=provider, defaults={"window_started_at": now, "used": 0}
-            )
-    except IntegrityError:
-        pass  # created concurrently
-    with transaction.atomic():
-        window = RateLimitWindow.objects.select_for_update().get(provider=provider)
-        if window.window_started_at + WINDOW <= now:
-            window.window_started_at, window.used = now, 0
-        if window.used >= limit:
-            return max(0.05, (window.window_started_at + WINDOW - now).total_seconds())
-        window.used += 1
-        window.save(update_fields=["window_started_at", "used"])
-        return 0.0
+    return take_from_window(
+        RateLimitWindow.objects.filter(project_id=project_id, provider=provider),
+        limit=ledger_settings().rate_limit(provider),
+        window=WINDOW,
+        create=lambda: RateLimitWindow.objects.create(
+            project_id=project_id, provider=provider, window_started_at=timezone.now(), used=1
+        ),
+    )

@@ -9,16 +9,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.selectors import APPROVER_ROLES
-from autopack_site.errors import Forbidden, Unprocessable
+from autopack_site.actors import SYSTEM, actor_of_user
+from autopack_site.errors import Conflict, Forbidden, Unprocessable
 from autopack_site.redaction import redact
 from autopack_site.selectors import user_has_role
 from ledger.conf import ledger_settings
-from ledger.models import ActionMode, ActionStatus, ExternalAction
+from ledger.guards import verdict_at_execution
+from ledger.models import HELD_BY_GUARD, ActionMode, ActionStatus, ExternalAction
 from ledger.providers.base import ProviderError
 from ledger.providers.registry import get_adapter
-from ledger.services.common import locked_action, move
+from ledger.services.common import action_requeue_held, locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
-from ledger.services.execution import _context, _safe, schedule_execution
+from ledger.services.execution import _context, _safe
+from ledger.services.queueing import schedule_execution
+from ledger.transitions import ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ def action_reconcile(action_id: int) -> str:
         if locked.status != ActionStatus.UNKNOWN:
             return locked.status
         if found.state == "found":
-            move(
+            ACTION.move(
                 locked,
                 ActionStatus.SUCCEEDED,
                 actor="reconciler",
@@ -57,7 +61,7 @@ def action_reconcile(action_id: int) -> str:
         if found.state == "absent" and not _settled(locked):
             return ActionStatus.UNKNOWN  # a call still in flight could land; ask again later
         if found.state == "absent" and locked.attempts < ledger_settings().max_attempts:
-            move(
+            ACTION.move(
                 locked,
                 ActionStatus.APPROVED,
                 actor="reconciler",
@@ -97,7 +101,7 @@ def _needs_human(action_id: int, why: str) -> str:
         locked = locked_action(action_id)
         if locked.status != ActionStatus.UNKNOWN:
             return locked.status
-        move(
+        ACTION.move(
             locked,
             ActionStatus.NEEDS_RECONCILIATION,
             actor="reconciler",
@@ -112,7 +116,7 @@ def _operator(user: AbstractBaseUser, action: ExternalAction, reason: str) -> st
         raise Forbidden("Only an operator of this project can do that.", code="not_an_operator")
     if not reason.strip():
         raise Unprocessable("Give a reason; it is kept in the ledger.", code="reason_required")
-    return f"user:{user.get_username()}"
+    return actor_of_user(user)
 
 
 def action_record_outcome(
@@ -128,7 +132,7 @@ def action_record_outcome(
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
         to_status = ActionStatus.SUCCEEDED if succeeded else ActionStatus.FAILED
-        move(
+        ACTION.move(
             action,
             to_status,
             actor=actor,
@@ -150,7 +154,7 @@ def action_authorise_retry(
             raise Unprocessable(
                 "Only an action that needs reconciliation can be retried.", code="not_reconcilable"
             )
-        move(
+        ACTION.move(
             action,
             ActionStatus.APPROVED,
             actor=actor,
@@ -163,26 +167,52 @@ def action_authorise_retry(
 
 
 def action_release(*, action_id: int, user: AbstractBaseUser, reason: str) -> ExternalAction:
-    """A held action goes back to the queue (after the credential was fixed)."""
+    """A held action goes back to the queue (after the credential was fixed), or asks for a
+    fresh approval when its approval can no longer be used."""
     with transaction.atomic():
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
-        move(
-            action,
-            ActionStatus.APPROVED,
-            actor=actor,
-            detail={"reason": reason},
-            next_attempt_at=timezone.now(),
-            error="",
-        )
-        if action.mode == ActionMode.PLATFORM:
-            schedule_execution(action.pk)
+        if action.status != ActionStatus.HELD:
+            raise Conflict(
+                f"Action #{action.pk} is {action.status}; only a held action can be released.",
+                code="not_held",
+            )
+        action_requeue_held(action, actor=actor, reason=reason)
     return action
+
+
+def actions_release_guarded(*, limit: int = 200) -> int:
+    """The schedule's look at actions a guard holds: those no guard holds any more go back to
+    the queue by themselves; those a guard now refuses fail with its reason."""
+    released = 0
+    held = ExternalAction.objects.filter(
+        status=ActionStatus.HELD, held_by=HELD_BY_GUARD
+    ).values_list("pk", flat=True)
+    for pk in list(held[:limit]):
+        with transaction.atomic():
+            action = locked_action(pk)
+            if action.status != ActionStatus.HELD or action.held_by != HELD_BY_GUARD:
+                continue
+            verdict = verdict_at_execution(action)
+            if verdict.refuse:
+                code, message = verdict.refuse
+                ACTION.move(
+                    action,
+                    ActionStatus.CANCELLED,
+                    actor=SYSTEM,
+                    reason=message,
+                    detail={"code": code},
+                    error=f"{code}: {message}"[:1000],
+                )
+            elif not verdict.hold:
+                action_requeue_held(action, actor=SYSTEM, reason="no guard holds it any more")
+                released += 1
+    return released
 
 
 def action_cancel(*, action_id: int, user: AbstractBaseUser, reason: str) -> ExternalAction:
     with transaction.atomic():
         action = locked_action(action_id)
         actor = _operator(user, action, reason)
-        move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
+        ACTION.move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
     return action

@@ -53,14 +53,13 @@ SCOPES = {
 
 
 @pytest.fixture
-def fake_provider(monkeypatch):
+def fake_provider(monkeypatch, settings):
     server = FakeProviderServer(port=0)
     server.start()
-    for provider in SCOPES:
-        monkeypatch.setenv(f"AUTOPACK_PROVIDER_URL_{provider.upper()}", server.url)
+    settings.AUTOPACK_PROVIDER_URLS = {provider: server.url for provider in SCOPES}
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", "5")
+    settings.AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = 5
     monkeypatch.setenv("AUTOPACK_ALLOW_PRIVATE_OUTBOUND", "1")  # the fake is on loopback
     try:
         yield server

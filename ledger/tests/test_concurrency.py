@@ -79,10 +79,8 @@ def _hold_key_uncommitted(project, key_name, holding, release):
         connection.close()
 
 
-def test_same_key_held_by_an_uncommitted_request_is_409_with_retry_after(
-    ledger_project, monkeypatch
-):
-    monkeypatch.setenv("AUTOPACK_IDEMPOTENCY_WAIT_MS", "300")
+def test_same_key_held_by_an_uncommitted_request_is_409_with_retry_after(ledger_project, settings):
+    settings.AUTOPACK_IDEMPOTENCY_WAIT_MS = 300
     key = make_key(ledger_project, scopes=["read", "actions:write"])
     holding, release = threading.Event(), threading.Event()
     holder = threading.Thread(

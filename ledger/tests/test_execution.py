@@ -29,22 +29,18 @@ def created(fake, provider):
 
 
 def approve(action_id, user):
-    action = ExternalAction.objects.get(pk=action_id)
-    approval_decide(
-        request_id=action.approval_id,
-        user=user,
-        approve=True,
-        payload_hash_seen=action.payload_hash,
-    )
-    # the ledger follows its approval after commit; in a test transaction we apply it here
-    from ledger.services import action_follow_approval
+    """Approves the action's request; the after-commit hand-over to the ledger runs here as it
+    would after the commit."""
+    from django.test import TestCase
 
-    action_follow_approval(
-        request_id=action.approval_id,
-        kind="action",
-        target_ref=f"action:{action_id}",
-        status="approved",
-    )
+    action = ExternalAction.objects.get(pk=action_id)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        approval_decide(
+            request_id=action.approval_id,
+            user=user,
+            approve=True,
+            payload_hash_seen=action.payload_hash,
+        )
 
 
 def test_an_allowed_order_executes_once(actor, fake_provider):
@@ -137,9 +133,9 @@ def test_429_honours_retry_after(actor, fake_provider):
 
 
 def test_dropped_connection_after_the_side_effect_is_reconciled_by_lookup(
-    actor, approver, fake_provider, monkeypatch
+    actor, approver, fake_provider, settings
 ):
-    monkeypatch.setenv("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", "0")
+    settings.AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS = 0
     fake_provider.fault(match="/admin/api", mode="drop_after_commit", count=1)
     body = propose(actor, "p-5", "shopify", "products.create", product()).json()
     approve(body["id"], approver)
@@ -150,9 +146,9 @@ def test_dropped_connection_after_the_side_effect_is_reconciled_by_lookup(
     assert len(created(fake_provider, "shopify")) == 1
 
 
-def test_absent_after_settling_is_retried_once(actor, fake_provider, monkeypatch):
-    monkeypatch.setenv("AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS", "0")
-    monkeypatch.setenv("AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS", "1")
+def test_absent_after_settling_is_retried_once(actor, fake_provider, settings):
+    settings.AUTOPACK_ACTION_RECONCILE_GRACE_SECONDS = 0
+    settings.AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS = 1
     fake_provider.fault(match="/v2/orders", mode="drop_before_commit", count=1)
     body = propose(actor, "o-7", "alpaca", "orders.create", order()).json()
     assert action_execute(body["id"]) == ActionStatus.UNKNOWN

@@ -32,9 +32,9 @@ def test_operator_records_an_outcome_from_the_needs_reconciliation_list(client, 
     assert last.detail["reason"] == "found order 42 at the broker"
 
 
-def test_the_provider_budget_is_shared_and_a_call_over_it_waits(actor, monkeypatch):
-    monkeypatch.setenv("AUTOPACK_RATE_LIMIT_ALPACA", "1")
-    monkeypatch.setenv("AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS", "0")
+def test_the_provider_budget_is_shared_and_a_call_over_it_waits(actor, settings):
+    settings.AUTOPACK_PROVIDER_RATE_LIMITS = {**settings.AUTOPACK_PROVIDER_RATE_LIMITS, "alpaca": 1}
+    settings.AUTOPACK_ACTION_INLINE_RETRY_MAX_SECONDS = 0
     first = propose(actor, "rl-1", "alpaca", "orders.create", order()).json()
     second = propose(actor, "rl-2", "alpaca", "orders.create", order(qty="2")).json()
     assert action_execute(first["id"]) == ActionStatus.SUCCEEDED

@@ -13,11 +13,12 @@ def test_allowed_proposal_and_replay_are_bounded(
     actor, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     propose(actor, "warm", "alpaca", "orders.create", order(qty="3"))  # compile the policy
-    # the agent key; the stored answer, policy stamp and new id in one read; then on PostgreSQL
-    # one statement writes the action, its decision log, its event and its queued task (the
-    # ORM elsewhere: BEGIN, the action, the log, the answer, the event, the task, COMMIT)
-    bound = 3 if connection.vendor == "postgresql" else 9
+    # the agent key and its request budget (one UPDATE); the stored answer under the
+    # idempotency key; the policy stamp; then one transaction (BEGIN ... COMMIT, with SET LOCAL
+    # lock_timeout on PostgreSQL): the action, its event, the decision log, the queued task and
+    # the answer
+    bound = 12 if connection.vendor == "postgresql" else 11
     with django_assert_max_num_queries(bound), django_capture_on_commit_callbacks(execute=True):
         assert propose(actor, "k", "alpaca", "orders.create", order()).status_code == 201
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):  # key, budget, stored answer
         assert propose(actor, "k", "alpaca", "orders.create", order()).status_code == 200

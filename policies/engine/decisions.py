@@ -23,6 +23,10 @@ class ActionRequest:
     publish_packet_approved: bool = False
     provider_policy_fresh: bool | None = None
     now: datetime | None = None
+    # Refusals and demands for a human from outside the rules (the ledger's action guards:
+    # trading limits, publishing gates, emergency switches), as (reason code, message).
+    denials: tuple[tuple[str, str], ...] = ()
+    approvals_needed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -153,10 +157,22 @@ def _decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
         hint = f"Add an action rule for {request.provider}/{request.action} to decide it."
     else:
         outcome = (ALLOW, REQUIRE_APPROVAL, DENY)[worst]
+    for code, message in request.approvals_needed:
+        reasons.append({"code": code, "message": message, "source": "guard"})
+        if outcome is ALLOW:
+            outcome = REQUIRE_APPROVAL
+            hint = message
+    for code, message in request.denials:
+        reasons.append({"code": code, "message": message, "source": "guard"})
+        outcome = DENY
     if outcome is ALLOW:
         reasons.append({"code": "rule_allow", "message": "Every matching rule allows it."})
     elif outcome is DENY:
-        hint = "A deny rule matches; only a policy editor can change that."
+        hint = (
+            request.denials[0][1]
+            if request.denials
+            else "A deny rule matches; only a policy editor can change that."
+        )
     elif not hint:
         hint = "A rule requires approval; an operator must approve this exact payload."
     score, factors = _action_risk(request, outcome)

@@ -6,11 +6,14 @@ from typing import Any, Literal
 from django.db import transaction
 from django.utils import timezone
 
+from autopack_site.actors import actor_of_key
 from autopack_site.models import AgentKey
+from autopack_site.state_machine import locked_with
 from runs.exceptions import LeaseLost
 from runs.models import Attempt, AttemptStatus, Run
 from runs.services.claims import attempt_lease_expire_locked, lease_duration
 from runs.services.phases import phase_attempt_ended
+from runs.transitions import ATTEMPT, RUN
 
 Outcome = Literal["succeeded", "failed"]
 
@@ -22,9 +25,11 @@ class CompletionResult:
 
 
 def _lock_attempt(attempt: Attempt) -> tuple[Run, Attempt]:
-    """Locks in the fixed order run → attempt, the same order claims and sweeps use."""
-    run = Run.objects.select_for_update().get(pk=attempt.run_id)
-    locked = Attempt.objects.select_for_update().select_related("phase").get(pk=attempt.pk)
+    """Locks in the fixed order run → attempt (with its phase), the order claims and sweeps
+    use."""
+    run = RUN.lock(attempt.run_id)
+    locked = ATTEMPT.lock(attempt.pk, queryset=Attempt.objects.select_related("phase"))
+    locked_with(locked.phase)
     return run, locked
 
 
@@ -65,14 +70,17 @@ def attempt_complete(
             return CompletionResult(locked, replayed=True)
         refusal = _require_live_lease(run, locked)
         if refusal is None:
-            locked.status = outcome
-            locked.finished_at = timezone.now()
-            locked.error_type = error_type[:100] if outcome == AttemptStatus.FAILED else ""
-            locked.error_message = error_message if outcome == AttemptStatus.FAILED else ""
-            if checkpoint is not None:
-                locked.checkpoint = checkpoint
-            locked.save()
-            actor = f"agent:{completed_by_key.name}" if completed_by_key else "system"
+            failed = outcome == AttemptStatus.FAILED
+            actor = actor_of_key(completed_by_key)
+            ATTEMPT.move(
+                locked,
+                outcome,
+                actor=actor,
+                reason=f"{outcome}: {error_type}" if failed else outcome,
+                error_type=error_type[:100] if failed else "",
+                error_message=error_message if failed else "",
+                **({"checkpoint": checkpoint} if checkpoint is not None else {}),
+            )
             phase_attempt_ended(
                 run=run,
                 phase=locked.phase,

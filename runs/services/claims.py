@@ -7,12 +7,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from autopack_site.actors import actor_of_key
 from autopack_site.errors import Unprocessable
 from autopack_site.models import AgentKey
+from autopack_site.state_machine import locked_with
 from runs.models import Attempt, AttemptStatus, Phase, PhaseStatus, Run, RunStatus
-from runs.services.lifecycle import run_transition_locked
 from runs.services.phases import dependency_map, phase_attempt_ended, phase_take_attempt
-from runs.transitions import PHASE_DONE, RUN_ACTIVE
+from runs.transitions import ATTEMPT, PHASE_DONE, RUN, RUN_ACTIVE
+
+LEASE_SWEEPER = "lease-sweeper"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def phase_claim_next(
     leased attempts on one phase."""
     lease = lease_duration(lease_seconds)
     with transaction.atomic():
-        locked_run = Run.objects.select_for_update().get(pk=run.pk)
+        locked_run = RUN.lock(run.pk)
         if idempotency_key:
             earlier = (
                 Attempt.objects.filter(run=locked_run, idempotency_key=idempotency_key)
@@ -61,24 +64,25 @@ def phase_claim_next(
         _expire_leases_locked(run=locked_run, now=now)
         if locked_run.status not in RUN_ACTIVE:
             return ClaimResult(None, run_status=locked_run.status)
+        actor = actor_of_key(claimed_by_key)
         phase = _next_ready_phase(locked_run)
-        if phase is None or not phase_take_attempt(phase=phase):
+        if phase is None or not phase_take_attempt(phase=phase, actor=actor):
             return ClaimResult(None, run_status=locked_run.status)
-        attempt = Attempt.objects.create(
-            run=locked_run,
-            phase=phase,
-            number=phase.attempts_used,
-            idempotency_key=idempotency_key or None,
-            claimed_by_key=claimed_by_key,
-            lease_expires_at=now + lease,
+        attempt = ATTEMPT.create(
+            Attempt(
+                run=locked_run,
+                phase=phase,
+                number=phase.attempts_used,
+                idempotency_key=idempotency_key or None,
+                claimed_by_key=claimed_by_key,
+                lease_expires_at=now + lease,
+            ),
+            status=AttemptStatus.LEASED,
+            actor=actor,
+            reason="claimed",
         )
         if locked_run.status == RunStatus.PENDING:
-            run_transition_locked(
-                run=locked_run,
-                to_status=RunStatus.RUNNING,
-                actor=f"agent:{claimed_by_key.name}" if claimed_by_key else "system",
-                reason="first claim",
-            )
+            RUN.move(locked_run, RunStatus.RUNNING, actor=actor, reason="first claim")
         resume = (
             Attempt.objects.filter(phase=phase, checkpoint__isnull=False)
             .exclude(pk=attempt.pk)
@@ -103,12 +107,14 @@ def _next_ready_phase(run: Run) -> Phase | None:
 
 def _expire_leases_locked(*, run: Run, now: datetime) -> int:
     """Abandons the run's leased attempts whose lease ran out; the caller holds the run lock."""
-    expired = list(
+    # FOR UPDATE over the join locks each attempt with its phase.
+    expired = ATTEMPT.lock_all(
         Attempt.objects.select_related("phase").filter(
             run=run, status=AttemptStatus.LEASED, lease_expires_at__lte=now
         )
     )
     for attempt in expired:
+        locked_with(attempt.phase)
         attempt_lease_expire_locked(run=run, attempt=attempt, now=now)
     return len(expired)
 
@@ -124,15 +130,19 @@ def leases_expire(*, now: datetime | None = None) -> int:
     total = 0
     for run_id in sorted(set(run_ids)):
         with transaction.atomic():
-            run = Run.objects.select_for_update().get(pk=run_id)
+            run = RUN.lock(run_id)
             total += _expire_leases_locked(run=run, now=now)
     return total
 
 
 def attempt_lease_expire_locked(*, run: Run, attempt: Attempt, now: datetime) -> None:
-    """One attempt's lease ran out, noticed at completion or heartbeat time."""
-    attempt.status = AttemptStatus.ABANDONED
-    attempt.finished_at = now
-    attempt.error_type = "lease_expired"
-    attempt.save(update_fields=["status", "finished_at", "error_type"])
-    phase_attempt_ended(run=run, phase=attempt.phase, succeeded=False, actor="lease-sweeper")
+    """One attempt's lease ran out (the caller holds the run's lock, which every change to the
+    run's attempts and phases takes first)."""
+    ATTEMPT.move(
+        attempt,
+        AttemptStatus.ABANDONED,
+        actor=LEASE_SWEEPER,
+        reason="lease expired",
+        error_type="lease_expired",
+    )
+    phase_attempt_ended(run=run, phase=attempt.phase, succeeded=False, actor=LEASE_SWEEPER)

@@ -4,15 +4,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from autopack_site.actors import actor_of_key
 from autopack_site.canonical import sha256_of
 from autopack_site.models import AgentKey, Project
-from runs.exceptions import ConfigDrift, IllegalTransition, InvalidPhaseGraph
-from runs.models import Attempt, AttemptStatus, Phase, Run, RunEvent, RunStatus
-from runs.transitions import RUN_TRANSITIONS, allowed
-
-TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+from autopack_site.state_machine import IllegalTransition
+from runs.exceptions import ConfigDrift, InvalidPhaseGraph
+from runs.models import Attempt, AttemptStatus, Phase, PhaseStatus, Run, RunStatus
+from runs.transitions import ATTEMPT, PHASE, RUN
 
 
 @dataclass(frozen=True)
@@ -92,15 +91,21 @@ def run_create(
     if existing is None:
         try:
             with transaction.atomic():
-                run = Run.objects.create(
-                    project=project,
-                    family=family,
-                    run_id=run_id,
-                    config=config,
-                    config_hash=config_hash,
-                    created_by_key=created_by_key,
+                actor = actor_of_key(created_by_key)
+                run = RUN.create(
+                    Run(
+                        project=project,
+                        family=family,
+                        run_id=run_id,
+                        config=config,
+                        config_hash=config_hash,
+                        created_by_key=created_by_key,
+                    ),
+                    status=RunStatus.PENDING,
+                    actor=actor,
+                    reason="created",
                 )
-                rows = Phase.objects.bulk_create(
+                rows = PHASE.create_all(
                     [
                         Phase(
                             run=run,
@@ -110,7 +115,10 @@ def run_create(
                             max_attempts=spec.max_attempts,
                         )
                         for index, spec in enumerate(phases)
-                    ]
+                    ],
+                    status=PhaseStatus.PENDING,
+                    actor=actor,
+                    reason="created",
                 )
                 by_key = {row.key: row for row in rows}
                 Phase.depends_on.through.objects.bulk_create(
@@ -121,13 +129,6 @@ def run_create(
                         for spec in phases
                         for dep in spec.depends_on
                     ]
-                )
-                RunEvent.objects.create(
-                    run=run,
-                    from_status=RunStatus.PENDING,
-                    to_status=RunStatus.PENDING,
-                    actor=_actor(created_by_key),
-                    reason="created",
                 )
             return run, True
         except IntegrityError:
@@ -141,44 +142,28 @@ def run_create(
     return existing, False
 
 
-def _actor(key: AgentKey | None) -> str:
-    return f"agent:{key.name}" if key else "system"
-
-
-def run_transition_locked(*, run: Run, to_status: str, actor: str, reason: str = "") -> Run:
-    """Moves a run the caller has already locked; writes the event row in the same transaction."""
-    if run.status == to_status:
-        return run
-    if not allowed(RUN_TRANSITIONS, run.status, to_status):
-        raise IllegalTransition(
-            f"A {run.status} run cannot become {to_status}.",
-            details={"from": run.status, "to": to_status},
-        )
-    RunEvent.objects.create(
-        run=run, from_status=run.status, to_status=to_status, actor=actor, reason=reason[:500]
-    )
-    run.status = to_status
-    fields = ["status", "updated_at"]
-    if to_status in TERMINAL_RUN_STATUSES:
-        run.finished_at = timezone.now()
-        fields.append("finished_at")
-    run.save(update_fields=fields)
-    return run
-
-
 def run_transition(*, run: Run, to_status: str, actor: str, reason: str = "") -> Run:
     with transaction.atomic():
-        locked = Run.objects.select_for_update().get(pk=run.pk)
-        run_transition_locked(run=locked, to_status=to_status, actor=actor, reason=reason)
+        locked = RUN.lock(run.pk)
+        if locked.status == to_status:
+            return locked
+        RUN.move(locked, to_status, actor=actor, reason=reason)
         if to_status == RunStatus.CANCELLED:
             # Nobody may finish work on a cancelled run: outstanding leases end now.
-            Attempt.objects.filter(run=locked, status=AttemptStatus.LEASED).update(
-                status=AttemptStatus.ABANDONED,
-                finished_at=timezone.now(),
+            ATTEMPT.move_all(
+                Attempt.objects.filter(run=locked, status=AttemptStatus.LEASED),
+                AttemptStatus.ABANDONED,
+                actor=actor,
+                reason="run cancelled",
                 error_type="run_cancelled",
                 error_message=reason[:500],
             )
-            locked.phases.filter(status="in_progress").update(status="pending")
+            PHASE.move_all(
+                locked.phases.filter(status=PhaseStatus.IN_PROGRESS),
+                PhaseStatus.PENDING,
+                actor=actor,
+                reason="run cancelled",
+            )
     return locked
 
 

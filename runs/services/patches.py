@@ -1,15 +1,13 @@
 """Patch governance: parse the diff, decide under the project's policy, ask humans if needed."""
 
-from datetime import timedelta
-
 from django.db import transaction
 
 from approvals.models import ApprovalKind
-from approvals.services import approval_request_create
+from approvals.services import approval_request_for_decision
+from autopack_site.actors import actor_of_key
 from autopack_site.errors import Unprocessable
 from autopack_site.models import AgentKey
 from policies.engine import PatchParseError, parse_patch
-from policies.selectors import approval_settings_for
 from policies.services import patch_decide
 from runs.models import Patch, Phase, Run
 
@@ -42,7 +40,7 @@ def patch_submit(
             code="invalid_diff",
             details={"reason": str(exc)},
         ) from None
-    requester = f"agent:{submitted_by_key.name}" if submitted_by_key else "system"
+    requester = actor_of_key(submitted_by_key)
     decision = patch_decide(
         project=run.project, patch=parsed, first_run=_is_first_run(run), requester=requester
     )
@@ -63,28 +61,21 @@ def patch_submit(
             submitted_by_key=submitted_by_key,
         )
         if body["outcome"] == "require_approval":
-            windows = approval_settings_for(run.project)
-            target = f"run:{run.pk}:patch:{phase_key or '-'}"
-            patch.approval = approval_request_create(
+            patch.approval = approval_request_for_decision(
                 project=run.project,
                 kind=ApprovalKind.PATCH,
-                target_ref=target,
+                subject=f"run:{run.pk}:patch:{phase_key or '-'}",
+                target_id=patch.pk,
                 title=title or f"Patch for {run} ({len(parsed.files)} files)",
-                summary=body.get("hint", ""),
                 payload={
                     "run": run.pk,
                     "phase": phase_key,
                     "diff_sha256": parsed.sha256,
                     "diff": diff_text,
                 },
-                risk_score=body["risk"]["score"],
-                risk_factors=body["risk"].get("factors", []),
-                explanation=body,
+                decision=body,
                 requested_by_key=submitted_by_key,
                 callback_url=callback_url,
-                required_approvals=windows.required_approvals,
-                pending_window=timedelta(hours=windows.pending_window_hours),
-                validity_window=timedelta(hours=windows.validity_window_hours),
             )
             patch.save(update_fields=["approval"])
     return patch

@@ -1,11 +1,9 @@
 """Phase outcomes shared by completion and lease expiry. Callers hold the run's row lock."""
 
-from django.db.models import F
+from django.db.models import F, Q
 
-from runs.exceptions import IllegalTransition
 from runs.models import Phase, PhaseStatus, Run, RunStatus
-from runs.services.lifecycle import run_transition_locked
-from runs.transitions import PHASE_DONE, PHASE_TRANSITIONS, allowed
+from runs.transitions import PHASE, PHASE_DONE, RUN
 
 
 def dependency_map(run: Run) -> dict[int, set[int]]:
@@ -19,43 +17,35 @@ def dependency_map(run: Run) -> dict[int, set[int]]:
     return deps
 
 
-def phase_set_status(*, phase: Phase, to_status: str) -> None:
-    if phase.status == to_status:
-        return
-    if not allowed(PHASE_TRANSITIONS, phase.status, to_status):
-        raise IllegalTransition(
-            f"Phase {phase.key} cannot go from {phase.status} to {to_status}.",
-            details={"from": phase.status, "to": to_status},
-        )
-    Phase.objects.filter(pk=phase.pk).update(status=to_status)
-    phase.status = to_status
-
-
 def phase_attempt_ended(*, run: Run, phase: Phase, succeeded: bool, actor: str) -> None:
-    """After an attempt ends: complete the phase, retry it, or fail it (and the run)."""
+    """After an attempt ends: complete the phase, retry it, or fail it (and the run).
+    The run's row lock (held by the caller) serialises every change to its phases."""
     if succeeded:
-        phase_set_status(phase=phase, to_status=PhaseStatus.COMPLETED)
+        PHASE.move(phase, PhaseStatus.COMPLETED, actor=actor, reason="attempt succeeded")
         unfinished = run.phases.exclude(status__in=PHASE_DONE).exists()
         if not unfinished and run.status == RunStatus.RUNNING:
-            run_transition_locked(
-                run=run, to_status=RunStatus.COMPLETED, actor=actor, reason="all phases done"
-            )
+            RUN.move(run, RunStatus.COMPLETED, actor=actor, reason="all phases done")
         return
     if phase.attempts_used < phase.max_attempts:
-        phase_set_status(phase=phase, to_status=PhaseStatus.PENDING)
+        PHASE.move(phase, PhaseStatus.PENDING, actor=actor, reason="attempt ended; retry")
         return
-    phase_set_status(phase=phase, to_status=PhaseStatus.FAILED)
-    _block_dependents(run=run, failed_phase=phase)
+    PHASE.move(
+        phase,
+        PhaseStatus.FAILED,
+        actor=actor,
+        reason=f"failed after {phase.attempts_used} attempt(s)",
+    )
+    _block_dependents(run=run, failed_phase=phase, actor=actor)
     if run.status in (RunStatus.RUNNING, RunStatus.PENDING):
-        run_transition_locked(
-            run=run,
-            to_status=RunStatus.FAILED,
+        RUN.move(
+            run,
+            RunStatus.FAILED,
             actor=actor,
             reason=f"phase {phase.key} failed after {phase.attempts_used} attempt(s)",
         )
 
 
-def _block_dependents(*, run: Run, failed_phase: Phase) -> None:
+def _block_dependents(*, run: Run, failed_phase: Phase, actor: str) -> None:
     deps = dependency_map(run)
     blocked: set[int] = set()
     frontier = {failed_phase.pk}
@@ -63,17 +53,25 @@ def _block_dependents(*, run: Run, failed_phase: Phase) -> None:
         frontier = {pid for pid, needs in deps.items() if needs & frontier} - blocked
         blocked |= frontier
     if blocked:
-        Phase.objects.filter(pk__in=blocked, status=PhaseStatus.PENDING).update(
-            status=PhaseStatus.BLOCKED
+        PHASE.move_all(
+            Phase.objects.filter(pk__in=blocked, status=PhaseStatus.PENDING),
+            PhaseStatus.BLOCKED,
+            actor=actor,
+            reason=f"depends on failed phase {failed_phase.key}",
         )
 
 
-def phase_take_attempt(*, phase: Phase) -> bool:
+def phase_take_attempt(*, phase: Phase, actor: str) -> bool:
     """Compare-and-set pending → in_progress and count the attempt; False if someone else won."""
-    taken = Phase.objects.filter(
-        pk=phase.pk, status=PhaseStatus.PENDING, attempts_used__lt=F("max_attempts")
-    ).update(status=PhaseStatus.IN_PROGRESS, attempts_used=F("attempts_used") + 1)
-    if taken == 1:
-        phase.status = PhaseStatus.IN_PROGRESS
+    taken = PHASE.move_if(
+        phase,
+        PhaseStatus.PENDING,
+        PhaseStatus.IN_PROGRESS,
+        actor=actor,
+        reason="claimed",
+        where=Q(attempts_used__lt=F("max_attempts")),
+        attempts_used=F("attempts_used") + 1,
+    )
+    if taken:
         phase.attempts_used += 1
-    return taken == 1
+    return taken

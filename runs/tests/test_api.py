@@ -229,7 +229,10 @@ def test_export_is_one_document(agent):
     assert document["run_id"] == RUN["run_id"]
     assert len(document["attempts"]) == 1
     assert len(document["usage_events"]) == 1
-    assert [event["to"] for event in document["events"]] == ["pending", "running"]
+    run_events = [e for e in document["events"] if e["phase"] is None]
+    assert [event["to"] for event in run_events] == ["pending", "running"]
+    attempt_events = [e["to"] for e in document["events"] if e["attempt"] is not None]
+    assert attempt_events == ["leased", "succeeded"]
 
 
 def test_list_pages_with_before(agent):
