@@ -14,7 +14,7 @@ from django.apps import apps
 from drf_spectacular.generators import SchemaGenerator
 
 from autopack_site.api.inputs import MAX_JSON_DEPTH
-from autopack_site.models import AgentKey
+from autopack_site.models import AgentKey, KeyRequestWindow
 from conftest import agent_client
 from policies.services import policy_save_snapshot
 from tests.factories import make_key, make_project
@@ -136,11 +136,12 @@ def world(db):
 
 
 def everything() -> dict[str, list[dict]]:
-    """Every row of every table an agent request could write (keys' last use aside)."""
+    """Every row of every table an agent request could write (a key's last use and its
+    fair-use counter aside: every request counts, refused or not)."""
     state = {}
     for model in apps.get_models():
         if model._meta.app_label in {"autopack_site", "runs", "ledger", "approvals", "policies"}:
-            if model is AgentKey:
+            if model in (AgentKey, KeyRequestWindow):
                 continue
             state[model._meta.label] = list(model.objects.order_by("pk").values())
         if model._meta.app_label == "django_q":
