@@ -39,28 +39,6 @@ class ApprovalDecisionOut(BaseModel):
     at: datetime
 
 
-class ApprovalOut(BaseModel):
-    id: int
-    kind: str
-    status: StatusName
-    title: str
-    subject: str
-    target_id: int | None
-    payload_hash: str
-    risk_score: float
-    required_approvals: int
-    approvals_count: int
-    requester: str
-    expires_at: datetime
-    valid_until: datetime | None
-    decided_at: datetime | None
-    consumed_at: datetime | None
-    superseded_by: int | None
-    decisions: list[ApprovalDecisionOut]
-    explanation: dict[str, Any]
-    created_at: datetime
-
-
 class ApprovalSummaryOut(BaseModel):
     id: int
     kind: str
@@ -72,6 +50,18 @@ class ApprovalSummaryOut(BaseModel):
     risk_score: float
     expires_at: datetime
     created_at: datetime
+
+
+class ApprovalOut(ApprovalSummaryOut):
+    required_approvals: int
+    approvals_count: int
+    requester: str
+    valid_until: datetime | None
+    decided_at: datetime | None
+    consumed_at: datetime | None
+    superseded_by: int | None
+    decisions: list[ApprovalDecisionOut]
+    explanation: dict[str, Any]
 
 
 class ApprovalListOut(BaseModel):

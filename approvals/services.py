@@ -334,3 +334,13 @@ def approvals_expire(*, now: datetime | None = None) -> int:
             if request and _expire_if_due(request[0], now):
                 expired += 1
     return expired
+
+
+def approvals_cancel_for_revoked_key(key: AgentKey, reason: str) -> int:
+    """Inside the revoking transaction: the key's pending requests are cancelled."""
+    pending = APPROVAL.lock_all(
+        ApprovalRequest.objects.filter(requested_by_key=key, status=ApprovalStatus.PENDING)
+    )
+    for request in pending:
+        _move(request, ApprovalStatus.CANCELLED, actor=SYSTEM, reason=reason)
+    return len(pending)

@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
@@ -82,6 +83,7 @@ def demo_seed() -> DemoCredentials:
     operator.is_staff = True
     operator.set_password(password)
     operator.save()
+    axes_reset(username=OPERATOR_USERNAME)  # a fresh password starts without an old lockout
     operator.groups.add(operators_group())
     for role in (Role.OPERATOR, Role.POLICY_EDITOR, Role.TRADING_SUPERVISOR, Role.OWNER):
         membership_grant(project=project, user=operator, role=role)

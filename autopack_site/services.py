@@ -1,5 +1,6 @@
 """Writes for tenancy: projects, memberships and agent keys."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -84,6 +85,17 @@ def agent_key_create(
     return key, minted.plaintext
 
 
+# Apps above this one register what revoking a key must also end (the ledger: the key's
+# pending, held and queued actions; approvals: its pending requests). Called inside the
+# revoking transaction, so the key and everything it asked for end together.
+_on_key_revoked: list[Callable[[AgentKey, str], None]] = []
+
+
+def on_key_revoked(hook: Callable[[AgentKey, str], None]) -> None:
+    if hook not in _on_key_revoked:
+        _on_key_revoked.append(hook)
+
+
 def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
     with transaction.atomic():
         locked = AgentKey.objects.select_for_update().get(pk=key.pk)
@@ -91,6 +103,8 @@ def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
             locked.revoked_at = timezone.now()
             locked.revoked_reason = reason[:200]
             locked.save(update_fields=["revoked_at", "revoked_reason"])
+            for hook in _on_key_revoked:
+                hook(locked, f"agent key {locked.prefix} revoked: {reason}"[:500])
     return locked
 
 

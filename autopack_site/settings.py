@@ -6,9 +6,11 @@ AUTOPACK_ENV=production refuses to start without SECRET_KEY and ALLOWED_HOSTS, o
 
 import contextlib
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from autopack_site.env import env_bool, env_int, env_list, env_str
@@ -28,6 +30,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
+# Staff need a confirmed TOTP device to reach the admin (autopack_site/security/two_factor.py).
+AUTOPACK_REQUIRE_2FA = env_bool("AUTOPACK_REQUIRE_2FA", default=PRODUCTION)
 
 if PRODUCTION:
     problems = []
@@ -37,6 +41,8 @@ if PRODUCTION:
         problems.append("ALLOWED_HOSTS is not set (comma-separated host names)")
     if DEBUG:
         problems.append("DEBUG is on")
+    if not AUTOPACK_REQUIRE_2FA:
+        problems.append("AUTOPACK_REQUIRE_2FA is off (staff need a second factor in production)")
     if problems:
         raise ImproperlyConfigured(
             "AUTOPACK_ENV=production refuses to start: " + "; ".join(problems) + "."
@@ -45,7 +51,8 @@ elif not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Autopack's site: the second factor gates every admin view
+    "autopack_site.security.apps.AutopackAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +62,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "autopack_site",
     "runs",
     "policies",
@@ -67,14 +78,18 @@ MIDDLEWARE = [
     "autopack_site.middleware.RequestIDMiddleware",
     "autopack_site.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # serves the admin's and Swagger UI's static files from gunicorn (no CDN, no extra server)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: it turns a locked-out login into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "autopack_site.urls"
@@ -113,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # first: refuses every password for a locked-out account before the real check runs
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -134,6 +155,65 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Operator login (docs/security.md) ----------------------------------------------------------
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
+# django-axes locks an account on the failure that reaches AXES_FAILURE_LIMIT, so the allowed
+# count is one less: with 5 allowed, the 6th bad password in the window locks.
+AUTOPACK_LOGIN_FAILURES_ALLOWED = env_int("AUTOPACK_LOGIN_FAILURES_ALLOWED", 5)
+AXES_FAILURE_LIMIT = AUTOPACK_LOGIN_FAILURES_ALLOWED + 1
+# the window in which failures count and the lock's length; 0: until an operator unlocks
+AUTOPACK_LOGIN_LOCKOUT_MINUTES = env_int("AUTOPACK_LOGIN_LOCKOUT_MINUTES", 60)
+if AUTOPACK_LOGIN_FAILURES_ALLOWED < 1 or AUTOPACK_LOGIN_LOCKOUT_MINUTES < 0:
+    raise ImproperlyConfigured(
+        "AUTOPACK_LOGIN_FAILURES_ALLOWED must be 1 or more and AUTOPACK_LOGIN_LOCKOUT_MINUTES"
+        " 0 or more"
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=AUTOPACK_LOGIN_LOCKOUT_MINUTES) or None
+_LOCKOUT_BY = {
+    # the account after N failures from anywhere, and an address after N failures on any accounts
+    "username_or_ip": ["username", "ip_address"],
+    # only this account from this address
+    "username_and_ip": [["username", "ip_address"]],
+}
+_lockout_by = env_str("AUTOPACK_LOGIN_LOCKOUT_BY", "username_or_ip")
+if _lockout_by not in _LOCKOUT_BY:
+    raise ImproperlyConfigured(
+        f"AUTOPACK_LOGIN_LOCKOUT_BY must be one of {', '.join(_LOCKOUT_BY)}, got {_lockout_by!r}"
+    )
+AXES_LOCKOUT_PARAMETERS = _LOCKOUT_BY[_lockout_by]
+if env_bool("TRUST_X_FORWARDED_FOR", False):
+    # the address our one proxy appended; anything left of it is the client's own claim
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_RESET_ON_SUCCESS = True  # a typo followed by the right password starts the count afresh
+AXES_LOCKOUT_CALLABLE = "autopack_site.security.lockout.lockout_response"
+
+OTP_TOTP_ISSUER = env_str("AUTOPACK_TOTP_ISSUER", "Autopack")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the device admin never shows a TOTP secret again
+
+# No inline script anywhere; inline <style> elements only with the request's nonce. Style
+# *attributes* (status colours in admin columns) are allowed: they cannot run script, and with
+# img-src/font-src 'self' they cannot load anything from elsewhere either (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
     },
 }
 
@@ -185,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     },
+    # no badge fetched from the public validator: the CSP allows images from this site only
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Runs -------------------------------------------------------------------------------------
@@ -261,6 +343,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "django.server": {"level": "INFO"},
+        # axes announces itself at every start; lockouts are still logged at WARNING
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -86,6 +86,13 @@ class StateMachine:
                 details={"from": obj.status, "to": to_status},
             )
 
+    def _check_initial(self, status: str) -> None:
+        if status not in self.initial:
+            raise IllegalTransition(
+                f"A {self.label} cannot start as {status}.",
+                details={"from": "", "to": status},
+            )
+
     # --- writes ---------------------------------------------------------------------------------
     def create(
         self,
@@ -97,11 +104,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> models.Model:
         """INSERTs ``obj`` in ``status`` (an initial state) with its first event."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             obj.status = status
             if status in self.terminal and self._stamps_finish and obj.finished_at is None:
@@ -121,11 +124,7 @@ class StateMachine:
         detail: dict[str, Any] | None = None,
     ) -> list[models.Model]:
         """``create`` for several rows: one bulk INSERT of the rows, one of their events."""
-        if status not in self.initial:
-            raise IllegalTransition(
-                f"A {self.label} cannot start as {status}.",
-                details={"from": "", "to": status},
-            )
+        self._check_initial(status)
         with transaction.atomic(savepoint=False):
             for obj in objs:
                 obj.status = status

@@ -28,6 +28,7 @@ from runs.serializers import (
     attempt_out,
     patch_out,
     phase_out,
+    run_export_document,
     run_out,
     run_summary_out,
     usage_event_out,
@@ -136,7 +137,7 @@ class RunClaimView(ProjectScopedAPIView):
         phase = result.attempt.phase
         body_out = ClaimOut(
             attempt=attempt_out(result.attempt, phase.key),
-            phase=phase_out(phase, depends_on=[]),
+            phase=phase_out(phase, depends_on=selectors.phase_dependency_keys(phase=phase)),
             resume_checkpoint=result.resume_checkpoint,
             replayed=result.replayed,
         )
@@ -254,7 +255,13 @@ class RunExportView(ProjectScopedAPIView):
         },
     )
     def get(self, request, run_pk: int):
-        document = self.get_scoped(selectors.run_export, "run", run_pk=run_pk)
+        run = self.get_scoped(selectors.run_get_detailed, "run", run_pk=run_pk)
+        document = run_export_document(
+            run,
+            usage=selectors.usage_totals(run=run),
+            usage_events=selectors.usage_events_for_run(run=run),
+            events=selectors.events_for_run(run=run),
+        )
         return Response(
             document,
             headers={

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from autopack_site.models import Project
-from runs.models import Attempt, Patch, Phase, Run, UsageEvent
+from runs.models import Attempt, Patch, Phase, Run, RunEvent, UsageEvent
 
 MICRO_USD = Decimal("0.000001")  # the precision UsageEvent.cost_usd stores
 
@@ -73,40 +73,17 @@ def usage_totals(*, run: Run) -> dict:
     }
 
 
-def run_export(*, project: Project, run_pk: int) -> dict | None:
-    """The whole run as one JSON-ready document: phases, attempts, usage, events."""
-    run = run_get_detailed(project=project, run_pk=run_pk)
-    if run is None:
-        return None
-    from runs.serializers import run_document  # avoids a selectors ↔ serializers import cycle
+def phase_dependency_keys(*, phase: Phase) -> list[str]:
+    return list(phase.depends_on.order_by("position").values_list("key", flat=True))
 
-    document = run_document(run, usage=usage_totals(run=run))
-    document["usage_events"] = [
-        {
-            "id": event.pk,
-            "attempt": event.attempt_id,
-            "provider": event.provider,
-            "model": event.model,
-            "tokens_in": event.tokens_in,
-            "tokens_out": event.tokens_out,
-            "cost_usd": str(event.cost_usd),
-            "created_at": event.created_at.isoformat(),
-        }
-        for event in run.usage_events.order_by("created_at", "id")
-    ]
-    document["events"] = [
-        {
-            "phase": event.phase.key if event.phase_id else None,
-            "attempt": event.attempt_id,
-            "from": event.from_status,
-            "to": event.to_status,
-            "actor": event.actor,
-            "reason": event.reason,
-            "at": event.created_at.isoformat(),
-        }
-        for event in run.events.select_related("phase").order_by("created_at", "id")
-    ]
-    return document
+
+def usage_events_for_run(*, run: Run) -> QuerySet[UsageEvent]:
+    return run.usage_events.order_by("created_at", "id")
+
+
+def events_for_run(*, run: Run) -> QuerySet[RunEvent]:
+    """The run's, its phases' and its attempts' status changes, oldest first."""
+    return run.events.select_related("phase").order_by("created_at", "id")
 
 
 def patches_for_run(*, run: Run) -> QuerySet[Patch]:

@@ -65,8 +65,26 @@ def run_out(run: Run, *, usage: dict | None = None) -> RunOut:
     )
 
 
-def run_document(run: Run, *, usage: dict | None = None) -> dict:
-    return run_out(run, usage=usage).model_dump(mode="json")
+def run_export_document(run: Run, *, usage: dict, usage_events, events) -> dict:
+    """The whole run as one JSON document (phases, attempts, usage, every status change). Free
+    text and free-form JSON were redacted when they were written (runs/services)."""
+    document = run_out(run, usage=usage).model_dump(mode="json")
+    document["usage_events"] = [
+        usage_event_out(event).model_dump(mode="json") for event in usage_events
+    ]
+    document["events"] = [
+        {
+            "phase": event.phase.key if event.phase_id else None,
+            "attempt": event.attempt_id,
+            "from": event.from_status,
+            "to": event.to_status,
+            "actor": event.actor,
+            "reason": event.reason,
+            "at": event.created_at.isoformat(),
+        }
+        for event in events
+    ]
+    return document
 
 
 def run_summary_out(run: Run) -> RunSummaryOut:

@@ -3,6 +3,8 @@
 import itertools
 
 from django.contrib.auth.models import User
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from autopack_site.models import Project, Role, Scope
 from autopack_site.services import agent_key_create, membership_grant, project_create
@@ -50,3 +52,14 @@ def make_run(project: Project, *, phases=None, run_id: str | None = None, family
         phases=specs,
     )
     return run
+
+
+def login_with_second_factor(client, user: User):
+    """``client.force_login`` plus a confirmed TOTP device verified in that session: what an
+    operator has after the code step when AUTOPACK_REQUIRE_2FA is on."""
+    device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

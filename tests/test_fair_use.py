@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from approvals.services import approval_decide, approval_request_create
-from autopack_site.models import Role
+from autopack_site.models import LongPollSlot, Role
 from conftest import agent_client
 from tests.factories import make_key, make_member, make_project
 
@@ -89,7 +89,10 @@ def test_fifty_waiting_long_polls_hold_no_connections_and_respect_the_cap(live_s
     pollers = [threading.Thread(target=poll, args=(keys[i % 5],)) for i in range(50)]
     for poller in pollers:
         poller.start()
-    time.sleep(3)  # all fifty are waiting
+    deadline = time.monotonic() + 20
+    while LongPollSlot.objects.count() < 50 and time.monotonic() < deadline:
+        time.sleep(0.1)  # until all fifty hold their slot and wait
+    time.sleep(0.5)
     during = _database_connections()
     over_cap = httpx.get(
         f"{live_server.url}/api/v1/approvals/{request.pk}?wait=6",

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.http import HttpRequest
 from django.utils import timezone
 
 from approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
@@ -251,7 +252,10 @@ def test_preview_shows_which_recent_decisions_would_change(client, project):
 def test_first_start_shows_a_pending_approval(client):
     credentials = demo_seed()
     assert ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).count() >= 1
-    client.login(username=credentials.username, password=credentials.password)
+    # django-axes checks every login attempt against its request
+    client.login(
+        request=HttpRequest(), username=credentials.username, password=credentials.password
+    )
     index = client.get("/admin/").content.decode()
     assert re.search(r"<strong>\d+</strong> pending approval", index)
     inbox = client.get("/admin/approvals/approvalrequest/").content.decode()

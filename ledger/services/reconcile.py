@@ -216,3 +216,19 @@ def action_cancel(*, action_id: int, user: AbstractBaseUser, reason: str) -> Ext
         actor = _operator(user, action, reason)
         ACTION.move(action, ActionStatus.CANCELLED, actor=actor, detail={"reason": reason})
     return action
+
+
+def actions_cancel_for_revoked_key(key, reason: str) -> int:
+    """Inside the revoking transaction: the key's actions that have not reached a provider
+    (waiting for approval, queued, held) are cancelled, each with its event."""
+    waiting = ACTION.move_all(
+        ExternalAction.objects.filter(
+            requested_by_key=key,
+            status__in=[ActionStatus.PENDING_APPROVAL, ActionStatus.APPROVED, ActionStatus.HELD],
+        ),
+        ActionStatus.CANCELLED,
+        actor=SYSTEM,
+        reason=reason,
+        detail={"code": "agent_key_revoked"},
+    )
+    return len(waiting)

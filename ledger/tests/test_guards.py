@@ -107,3 +107,25 @@ def test_a_release_after_the_approval_window_asks_for_a_fresh_approval(
     assert action.approval_id != first.pk
     fresh = ApprovalRequest.objects.get(pk=action.approval_id)
     assert fresh.status == ApprovalStatus.PENDING and fresh.payload_hash == action.payload_hash
+
+
+def test_revoking_a_key_cancels_what_it_asked_for_that_has_not_happened(
+    actor, ledger_project, fake_provider
+):
+    from autopack_site.models import AgentKey
+    from autopack_site.services import agent_key_revoke
+
+    queued = propose(actor, "r-1", "alpaca", "orders.create", order()).json()
+    waiting = propose(actor, "r-2", "shopify", "products.create", product()).json()
+    done = propose(actor, "r-3", "alpaca", "orders.create", order(qty="2")).json()
+    assert action_execute(done["id"]) == ActionStatus.SUCCEEDED
+    key = AgentKey.objects.get(project=ledger_project, revoked_at=None)
+    agent_key_revoke(key=key, reason="leaked")
+    statuses = dict(ExternalAction.objects.values_list("pk", "status"))
+    assert statuses[queued["id"]] == ActionStatus.CANCELLED
+    assert statuses[waiting["id"]] == ActionStatus.CANCELLED
+    assert statuses[done["id"]] == ActionStatus.SUCCEEDED  # what happened stays as it was
+    approval = ApprovalRequest.objects.get(pk=waiting["approval"]["id"])
+    assert approval.status == ApprovalStatus.CANCELLED
+    cancelled = ExternalAction.objects.get(pk=queued["id"]).events.last()
+    assert cancelled.detail == {"code": "agent_key_revoked"} and "leaked" in cancelled.reason

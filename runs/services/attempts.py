@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from autopack_site.actors import actor_of_key
 from autopack_site.models import AgentKey
+from autopack_site.redaction import redact, redact_text
 from autopack_site.state_machine import locked_with
 from runs.exceptions import LeaseLost
 from runs.models import Attempt, AttemptStatus, Run
@@ -78,8 +79,8 @@ def attempt_complete(
                 actor=actor,
                 reason=f"{outcome}: {error_type}" if failed else outcome,
                 error_type=error_type[:100] if failed else "",
-                error_message=error_message if failed else "",
-                **({"checkpoint": checkpoint} if checkpoint is not None else {}),
+                error_message=redact_text(error_message) if failed else "",
+                **({"checkpoint": redact(checkpoint)} if checkpoint is not None else {}),
             )
             phase_attempt_ended(
                 run=run,
@@ -114,7 +115,7 @@ def attempt_checkpoint(*, attempt: Attempt, checkpoint: dict[str, Any]) -> Attem
         run, locked = _lock_attempt(attempt)
         refusal = _require_live_lease(run, locked)
         if refusal is None:
-            locked.checkpoint = checkpoint
+            locked.checkpoint = redact(checkpoint)  # secrets never reach the database
             locked.heartbeat_at = timezone.now()
             locked.save(update_fields=["checkpoint", "heartbeat_at"])
     if refusal is not None:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from autopack_site.actors import actor_of_key
 from autopack_site.canonical import sha256_of
 from autopack_site.models import AgentKey, Project
+from autopack_site.redaction import redact
 from autopack_site.state_machine import IllegalTransition
 from runs.exceptions import ConfigDrift, InvalidPhaseGraph
 from runs.models import Attempt, AttemptStatus, Phase, PhaseStatus, Run, RunStatus
@@ -97,7 +98,8 @@ def run_create(
                         project=project,
                         family=family,
                         run_id=run_id,
-                        config=config,
+                        # stored redacted; the hash (drift detection) is the full config's
+                        config=redact(config),
                         config_hash=config_hash,
                         created_by_key=created_by_key,
                     ),

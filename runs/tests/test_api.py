@@ -1,10 +1,11 @@
+import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from autopack_site.tests.test_auth import assert_error
-from runs.models import Attempt
+from runs.models import Attempt, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +245,24 @@ def test_list_pages_with_before(agent):
     assert [r["run_id"] for r in second["results"]] == ["r0"]
     assert second["next_before"] is None
     assert agent.get("/api/v1/runs?status=completed").json()["results"] == []
+
+
+def test_secrets_in_a_run_config_or_checkpoint_never_reach_the_database(agent):
+    secret = "sk-ant-api03-canary0123456789abcdefghij"
+    body = {**RUN, "run_id": "secretive", "config": {"api_key": secret, "note": f"key {secret}"}}
+    created = agent.post("/api/v1/runs", body, format="json")
+    assert created.status_code == 201
+    run = Run.objects.get(pk=created.json()["id"])
+    assert secret not in json.dumps(run.config)
+    assert agent.post("/api/v1/runs", body, format="json").status_code == 200  # same config
+    drifted = {**body, "config": {"api_key": "sk-ant-api03-another0123456789abcdefgh"}}
+    assert agent.post("/api/v1/runs", drifted, format="json").status_code == 409
+    attempt_id = claim(agent, run.pk).json()["attempt"]["id"]
+    agent.post(
+        f"/api/v1/attempts/{attempt_id}/checkpoint",
+        {"checkpoint": {"token": secret}},
+        format="json",
+    )
+    export = agent.get(f"/api/v1/runs/{run.pk}/export")
+    assert export.status_code == 200 and secret not in export.content.decode()
+    assert secret not in json.dumps(list(Attempt.objects.values_list("checkpoint", flat=True)))

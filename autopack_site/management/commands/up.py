@@ -76,8 +76,13 @@ class Command(BaseCommand):
             f"  fake provider (loopback): {fake}/_state",
         ]
         if credentials:
+            banner.append(f"  operator: {credentials.username} / {credentials.password}")
+            if settings.AUTOPACK_REQUIRE_2FA:
+                banner.append(
+                    "    AUTOPACK_REQUIRE_2FA is on: after the password the operator enrols an"
+                    " authenticator app (docs/security.md)"
+                )
             banner += [
-                f"  operator: {credentials.username} / {credentials.password}",
                 f"  agent key for project '{credentials.project}' (all scopes):",
                 f"    {credentials.agent_key}",
                 f"  try: curl -H 'Authorization: Bearer {credentials.agent_key}' {base}/api/v1/me",

@@ -1,0 +1,1 @@
+"""Operator login: the admin site that asks for a second factor, TOTP enrolment, lockout pages."""
