@@ -3,18 +3,18 @@
 import hmac
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from approvals import selectors
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.schemas import (
+    ApprovalDecisionOut,
     ApprovalListOut,
     ApprovalListQuery,
     ApprovalOut,
     ApprovalQuery,
     ApprovalSummaryOut,
-    DecisionOut,
 )
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
@@ -46,7 +46,7 @@ def approval_out(request: ApprovalRequest) -> ApprovalOut:
         consumed_at=request.consumed_at,
         superseded_by=request.superseded_by_id,
         decisions=[
-            DecisionOut(
+            ApprovalDecisionOut(
                 verdict=d.verdict,
                 approver=approver_label(d.approver_id),
                 reason=d.reason,
@@ -84,14 +84,7 @@ class ApprovalsView(ProjectScopedAPIView):
 class ApprovalDetailView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="approvals_get",
-        parameters=[
-            OpenApiParameter(
-                "wait",
-                int,
-                description="Long-poll: wait up to N seconds (≤ 30) while the request is "
-                "pending. No database transaction is held while waiting.",
-            )
-        ],
+        parameters=[ApprovalQuery],
         responses={200: ApprovalOut, **ERROR_RESPONSES},
     )
     def get(self, request, approval_pk: int):

@@ -3,26 +3,32 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from autopack_site.api.inputs import QueryIn, RowId
 
 StatusName = Literal[
     "pending", "approved", "rejected", "expired", "cancelled", "superseded", "consumed"
 ]
 
 
-class ApprovalQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    wait: int = Field(default=0, ge=0, le=30, description="Long-poll up to N seconds (≤ 30).")
+class ApprovalQuery(QueryIn):
+    wait: int = Field(
+        default=0,
+        ge=0,
+        le=30,
+        description="Long-poll: wait up to N seconds (≤ 30) while the request is pending. "
+        "No database transaction is held while waiting.",
+    )
 
 
-class ApprovalListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class ApprovalListQuery(QueryIn):
     status: StatusName | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1)
+    before: RowId | None = Field(default=None, description="Return requests with an id below this.")
 
 
-class DecisionOut(BaseModel):
+class ApprovalDecisionOut(BaseModel):
     verdict: Literal["approve", "reject"]
     approver: str = Field(
         description="Who decided, as agents see it: the role and an opaque id, never a name."
@@ -54,7 +60,7 @@ class ApprovalOut(ApprovalSummaryOut):
     decided_at: datetime | None
     consumed_at: datetime | None
     superseded_by: int | None
-    decisions: list[DecisionOut]
+    decisions: list[ApprovalDecisionOut]
     explanation: dict[str, Any]
 
 

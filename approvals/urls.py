@@ -4,5 +4,5 @@ from approvals import api
 
 urlpatterns = [
     path("approvals", api.ApprovalsView.as_view(), name="approvals"),
-    path("approvals/<int:approval_pk>", api.ApprovalDetailView.as_view(), name="approval-detail"),
+    path("approvals/<id:approval_pk>", api.ApprovalDetailView.as_view(), name="approval-detail"),
 ]

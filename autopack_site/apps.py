@@ -7,9 +7,13 @@ class AutopackSiteConfig(AppConfig):
     verbose_name = "Autopack: projects and agent keys"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from autopack_site import checks  # noqa: F401 - registers the system checks
+        from autopack_site.api.converters import RowIdConverter
         from autopack_site.schedules import ensure_schedules
 
+        register_converter(RowIdConverter, "id")  # before any URLconf is read
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="autopack-schedules")
         # after every app's migrate, since each app's permissions appear in its own post_migrate
         post_migrate.connect(_sync_staff_group, dispatch_uid="autopack-staff-group")

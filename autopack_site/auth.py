@@ -1,3 +1,5 @@
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -22,6 +24,10 @@ class AgentPrincipal:
         return f"agent:{self.key.name}"
 
 
+# Keys are printable ASCII; anything else (NUL, spaces, a megabyte) is refused before a lookup.
+_KEY_TEXT = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
 class AgentKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -30,8 +36,11 @@ class AgentKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if len(parts) != 2 or parts[0] != self.keyword:
+        # RFC 9110: the scheme is case-insensitive ("bearer" and "BEARER" are "Bearer").
+        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <agent key>'.")
+        if not _KEY_TEXT.match(parts[1]):
+            raise exceptions.AuthenticationFailed("Malformed agent key.")
         try:
             key = agent_key_authenticate(plaintext=parts[1])
         except NotFound as refusal:

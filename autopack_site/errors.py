@@ -49,6 +49,16 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class MalformedJSON(DomainError):
+    status_code = 400
+    code = "malformed_json"
+
+
+class JSONTooDeep(DomainError):
+    status_code = 400
+    code = "json_too_deep"
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 

@@ -268,6 +268,16 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Choice sets shared by several fields named alike get one explicit component name each.
+    "ENUM_NAME_OVERRIDES": {
+        "EffectEnum": ["allow", "require_approval", "deny"],
+        "AttemptOutcomeEnum": ["succeeded", "failed"],
+        "ActionOutcomeEnum": ["succeeded", "failed", "unknown"],
+    },
+    # Ids in paths are 64-bit (autopack_site/api/converters.py); larger ones are a 404.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    },
     # no badge fetched from the public validator: the CSP allows images from this site only
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }

@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from autopack_site.api.views import HealthView, MeView
+from autopack_site.errors import json_404
 
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
@@ -25,6 +27,8 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path("admin/", admin.site.urls),
+    # Last: any other /api/ path is a JSON 404 in every mode (DEBUG's page is HTML).
+    re_path(r"^api/", csrf_exempt(json_404), name="api-not-found"),
 ]
 
 handler404 = "autopack_site.errors.handler404"

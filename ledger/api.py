@@ -1,15 +1,14 @@
 """Agents propose actions (idempotently), follow them, and in agent mode claim and report them."""
 
 import json
-import re
 
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from autopack_site.api.base import ProjectScopedAPIView
-from autopack_site.api.openapi import ERROR_RESPONSES, ErrorOut
-from autopack_site.errors import Conflict, DomainError, error_body
+from autopack_site.api.openapi import ERROR_RESPONSES, error_response, idempotency_key_header
+from autopack_site.errors import Conflict, error_body
 from autopack_site.faults import fault_point
 from autopack_site.redaction import redact
 from ledger import selectors, services
@@ -20,6 +19,7 @@ from ledger.schemas import (
     ActionOut,
     ActionQuery,
     ActionResultIn,
+    ActionsExportOut,
     CredentialHealthOut,
     CredentialsHealthOut,
     ExportQuery,
@@ -29,7 +29,6 @@ from ledger.schemas import (
 )
 from ledger.serializers import action_out, render_answer
 
-_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 WAITING = frozenset(
     {
         ActionStatus.PENDING_APPROVAL,
@@ -39,12 +38,13 @@ WAITING = frozenset(
     }
 )
 
-REQUIRED_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    location=OpenApiParameter.HEADER,
+REQUIRED_KEY_HEADER = idempotency_key_header(
     required=True,
     description="1-255 printable ASCII characters. Keys never expire: the ledger is the record.",
+)
+AGENT_MODE_CONFLICT = error_response(
+    "wrong_mode, not_claimable, lease_lost, payload_mismatch, or why the claimed action may not "
+    "run (e.g. its approval expired)."
 )
 
 
@@ -61,22 +61,15 @@ class ActionsView(ProjectScopedAPIView):
             200: OpenApiResponse(
                 ActionOut, description="Replay of the same key and request (Idempotent-Replayed)."
             ),
-            400: OpenApiResponse(ErrorOut, description="Idempotency-Key missing or invalid."),
-            409: OpenApiResponse(ErrorOut, description="The same key is still in progress."),
             **ERROR_RESPONSES,
+            400: error_response(
+                "idempotency_key_required or idempotency_key_invalid; malformed_json."
+            ),
+            409: error_response("request_in_progress: the same key is still in progress."),
         },
     )
     def post(self, request):
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            raise DomainError(
-                "The Idempotency-Key header is required.", code="idempotency_key_required"
-            )
-        if not _KEY.match(key):
-            raise DomainError(
-                "Idempotency-Key must be 1-255 printable ASCII characters.",
-                code="idempotency_key_invalid",
-            )
+        key = self.idempotency_key(required=True)
         body = self.parse_body(ActionIn)
         proposal = services.Proposal(**body.model_dump())
         try:
@@ -111,11 +104,7 @@ class ActionsView(ProjectScopedAPIView):
 class ActionDetailView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="actions_get",
-        parameters=[
-            OpenApiParameter(
-                "wait", int, description="Long-poll up to N seconds (≤ 30) while in progress."
-            )
-        ],
+        parameters=[ActionQuery],
         responses={200: ActionOut, **ERROR_RESPONSES},
     )
     def get(self, request, action_pk: int):
@@ -144,7 +133,7 @@ class ActionClaimView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="actions_claim",
         request=None,
-        responses={200: ActionOut, 409: ErrorOut, **ERROR_RESPONSES},
+        responses={200: ActionOut, **ERROR_RESPONSES, 409: AGENT_MODE_CONFLICT},
     )
     def post(self, request, action_pk: int):
         action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
@@ -159,7 +148,7 @@ class ActionResultView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="actions_result",
         request=ActionResultIn,
-        responses={200: ActionOut, 409: ErrorOut, **ERROR_RESPONSES},
+        responses={200: ActionOut, **ERROR_RESPONSES, 409: AGENT_MODE_CONFLICT},
     )
     def post(self, request, action_pk: int):
         action = self.get_scoped(selectors.action_get, "action", pk=action_pk)
@@ -172,7 +161,10 @@ class ActionsExportView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="actions_export",
         parameters=[ExportQuery],
-        responses={200: OpenApiResponse(description="A JSON array of actions, streamed.")},
+        responses={
+            200: OpenApiResponse(ActionsExportOut, description="A JSON array, streamed."),
+            **ERROR_RESPONSES,
+        },
     )
     def get(self, request):
         query = self.parse_query(ExportQuery)

@@ -3,36 +3,34 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, RootModel
 
+from autopack_site.api.inputs import AwareTime, JsonObject, QueryIn, RowId, StrictIn
 from autopack_site.outbound import CallbackURL
-
-
-class StrictIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class ActionIn(StrictIn):
     provider: str = Field(min_length=1, max_length=50)
     action: str = Field(min_length=1, max_length=100)
-    payload: dict[str, Any]
+    payload: JsonObject
     dry_run: bool = False
-    run: int | None = Field(default=None, ge=1)
+    run: RowId | None = None
     phase: str | None = Field(default=None, max_length=100)
     callback_url: CallbackURL = ""
     mode: Literal["platform", "agent"] = "platform"
 
 
-class ActionQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    wait: int = Field(default=0, ge=0, le=30)
+class ActionQuery(QueryIn):
+    wait: int = Field(
+        default=0, ge=0, le=30, description="Long-poll up to N seconds (≤ 30) while in progress."
+    )
 
 
 class ActionResultIn(StrictIn):
     outcome: Literal["succeeded", "failed", "unknown"]
     payload_hash: str = Field(min_length=64, max_length=64)
     provider_reference: str = Field(default="", max_length=255)
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: JsonObject = Field(default_factory=dict)
     error: str = Field(default="", max_length=1000)
 
 
@@ -60,6 +58,22 @@ class ActionOut(BaseModel):
     error: str
     created_at: datetime
     finished_at: datetime | None
+
+
+class ActionExportEventOut(BaseModel):
+    from_status: str = Field(serialization_alias="from")
+    to: str
+    actor: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+class ActionExportOut(ActionOut):
+    events: list[ActionExportEventOut]
+
+
+class ActionsExportOut(RootModel[list[ActionExportOut]]):
+    pass
 
 
 class ProviderActionOut(BaseModel):
@@ -92,8 +106,7 @@ class CredentialsHealthOut(BaseModel):
     results: list[CredentialHealthOut]
 
 
-class ExportQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    run: int | None = Field(default=None, ge=1)
-    since: datetime | None = None
-    until: datetime | None = None
+class ExportQuery(QueryIn):
+    run: RowId | None = None
+    since: AwareTime | None = None
+    until: AwareTime | None = None

@@ -7,7 +7,7 @@ from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
 from autopack_site.errors import Unprocessable
 from policies.engine import PatchParseError, parse_patch
-from policies.schemas import DecisionOut, EvaluateIn
+from policies.schemas import EvaluateIn, PolicyDecisionOut
 from policies.serializers import decision_out_fields
 from policies.services import action_decide, patch_decide
 
@@ -19,7 +19,7 @@ class PolicyEvaluateView(ProjectScopedAPIView):
     @extend_schema(
         operation_id="policy_evaluate",
         request=EvaluateIn,
-        responses={200: DecisionOut, **ERROR_RESPONSES},
+        responses={200: PolicyDecisionOut, **ERROR_RESPONSES},
     )
     def post(self, request):
         body = self.parse_body(EvaluateIn)
@@ -53,5 +53,5 @@ class PolicyEvaluateView(ProjectScopedAPIView):
                 requester=requester,
                 log=False,
             )
-        out = DecisionOut.model_validate(decision_out_fields(decision.to_dict()))
+        out = PolicyDecisionOut.model_validate(decision_out_fields(decision.to_dict()))
         return Response(out.model_dump(mode="json"))

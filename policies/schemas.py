@@ -6,13 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autopack_site.api.inputs import DisplayText, StrictIn, decimal_string
 from autopack_site.outbound import CallbackURL
 
 EffectName = Literal["allow", "require_approval", "deny"]
-
-
-class StrictIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class ActionRuleSnapshot(BaseModel):
@@ -58,7 +55,7 @@ class PolicySnapshot(BaseModel):
 class ActionQuestion(StrictIn):
     provider: str = Field(min_length=1, max_length=100)
     action: str = Field(min_length=1, max_length=100)
-    amount: Decimal | None = Field(default=None, ge=0)
+    amount: decimal_string(whole_digits=18, places=9) | None = None
     dry_run_done: bool = False
     publish_packet_approved: bool = False
     provider_policy_fresh: bool | None = None
@@ -76,7 +73,7 @@ class EvaluateIn(StrictIn):
     patch: PatchQuestion | None = None
 
 
-class DecisionOut(BaseModel):
+class PolicyDecisionOut(BaseModel):
     outcome: EffectName
     policy_version: int
     reasons: list[dict[str, Any]]
@@ -89,7 +86,7 @@ class DecisionOut(BaseModel):
 class PatchSubmitIn(StrictIn):
     diff: str = Field(min_length=1, max_length=5_000_000)
     phase: str | None = Field(default=None, max_length=100)
-    title: str = Field(default="", max_length=300)
+    title: DisplayText = Field(default="", max_length=300)
     callback_url: CallbackURL = ""
 
 
@@ -102,7 +99,7 @@ class PatchOut(BaseModel):
     lines_removed: int
     files: list[dict[str, Any]]
     outcome: EffectName
-    decision: DecisionOut
+    decision: PolicyDecisionOut
     approval: dict[str, Any] | None
     created_at: datetime
 

@@ -1,5 +1,5 @@
 def decision_out_fields(decision: dict) -> dict:
-    """The engine's decision dict → DecisionOut's fields (extras go under details)."""
+    """The engine's decision dict → PolicyDecisionOut's fields (extras go under details)."""
     known = {"outcome", "policy_version", "reasons", "matched_rules", "risk", "hint"}
     return {
         **{key: decision.get(key) for key in known},

@@ -1,15 +1,14 @@
 """Thin views: parse strictly, call a service, serialise."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from autopack_site.api.base import ProjectScopedAPIView
-from autopack_site.api.openapi import ERROR_RESPONSES, IDEMPOTENCY_KEY_HEADER
+from autopack_site.api.openapi import ERROR_RESPONSES, IDEMPOTENCY_KEY_HEADER, error_response
 from autopack_site.errors import NotFound
 from policies.schemas import PatchListOut, PatchOut, PatchSubmitIn
 from runs import selectors, services
-from runs.models import RunStatus
 from runs.schemas import (
     AttemptOut,
     CheckpointIn,
@@ -35,6 +34,8 @@ from runs.serializers import (
     usage_event_out,
 )
 
+LEASE_LOST = error_response("lease_lost: the lease expired or was taken away.")
+
 
 class RunsView(ProjectScopedAPIView):
     read_scopes = ("read",)
@@ -42,11 +43,7 @@ class RunsView(ProjectScopedAPIView):
 
     @extend_schema(
         operation_id="runs_list",
-        parameters=[
-            OpenApiParameter("status", str, enum=[choice.value for choice in RunStatus]),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("before", int, description="Return runs with an id below this."),
-        ],
+        parameters=[RunListQuery],
         responses={200: RunListOut, **ERROR_RESPONSES},
     )
     def get(self, request):
@@ -70,8 +67,8 @@ class RunsView(ProjectScopedAPIView):
             200: OpenApiResponse(
                 RunOut, description="Replay: the run already exists, same config."
             ),
-            409: OpenApiResponse(description="config_drift: same run, different config."),
             **ERROR_RESPONSES,
+            409: error_response("config_drift: same run, different config."),
         },
     )
     def post(self, request):
@@ -130,7 +127,7 @@ class RunClaimView(ProjectScopedAPIView):
             run=run,
             claimed_by_key=self.agent_key,
             lease_seconds=body.lease_seconds,
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=self.idempotency_key(required=False),
         )
         if result.attempt is None:
             return Response(
@@ -161,8 +158,10 @@ class AttemptCompleteView(_AttemptView):
         request=CompleteIn,
         responses={
             200: AttemptOut,
-            409: OpenApiResponse(description="lease_lost: the lease expired or was taken away."),
             **ERROR_RESPONSES,
+            409: error_response(
+                "lease_lost: the lease expired or was taken away; illegal_transition."
+            ),
         },
     )
     def post(self, request, attempt_pk: int):
@@ -186,7 +185,7 @@ class AttemptHeartbeatView(_AttemptView):
     @extend_schema(
         operation_id="attempts_heartbeat",
         request=HeartbeatIn,
-        responses={200: AttemptOut, **ERROR_RESPONSES},
+        responses={200: AttemptOut, **ERROR_RESPONSES, 409: LEASE_LOST},
     )
     def post(self, request, attempt_pk: int):
         attempt = self.attempt(attempt_pk)
@@ -199,7 +198,7 @@ class AttemptCheckpointView(_AttemptView):
     @extend_schema(
         operation_id="attempts_checkpoint",
         request=CheckpointIn,
-        responses={200: AttemptOut, **ERROR_RESPONSES},
+        responses={200: AttemptOut, **ERROR_RESPONSES, 409: LEASE_LOST},
     )
     def post(self, request, attempt_pk: int):
         attempt = self.attempt(attempt_pk)

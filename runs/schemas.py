@@ -2,65 +2,75 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from django.conf import settings
+from pydantic import BaseModel, Field
 
+from autopack_site.api.inputs import (
+    DisplayText,
+    JsonObject,
+    QueryIn,
+    RowId,
+    StrictIn,
+    decimal_string,
+    integer,
+)
 
-class StrictIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+PhaseKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
+# The documented bound; runs/services re-checks against the setting in force.
+LeaseSeconds = integer(ge=1, le=settings.AUTOPACK_MAX_LEASE_SECONDS)
 
 
 class PhaseIn(StrictIn):
-    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-    name: str = Field(default="", max_length=200)
-    depends_on: list[str] = Field(default_factory=list, max_length=100)
-    max_attempts: int = Field(default=3, ge=1, le=20)
+    key: PhaseKey
+    name: DisplayText = Field(default="", max_length=200)
+    depends_on: list[PhaseKey] = Field(default_factory=list, max_length=100)
+    max_attempts: integer(ge=1, le=20) = 3
 
 
 class RunCreateIn(StrictIn):
     family: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
     run_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
     phases: list[PhaseIn] = Field(min_length=1, max_length=500)
 
 
 class ClaimIn(StrictIn):
-    lease_seconds: int | None = Field(default=None, ge=1)
+    lease_seconds: LeaseSeconds | None = None
 
 
 class HeartbeatIn(StrictIn):
-    lease_seconds: int | None = Field(default=None, ge=1)
+    lease_seconds: LeaseSeconds | None = None
 
 
 class CheckpointIn(StrictIn):
-    checkpoint: dict[str, Any]
+    checkpoint: JsonObject
 
 
 class CompleteIn(StrictIn):
     outcome: Literal["succeeded", "failed"]
     error_type: str = Field(default="", max_length=100)
     error_message: str = Field(default="", max_length=10_000)
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: JsonObject | None = None
 
 
 class UsageIn(StrictIn):
-    provider: str = Field(min_length=1, max_length=100)
-    model: str = Field(min_length=1, max_length=200)
-    tokens_in: int = Field(ge=0, le=2_000_000_000)
-    tokens_out: int = Field(ge=0, le=2_000_000_000)
+    provider: DisplayText = Field(min_length=1, max_length=100)
+    model: DisplayText = Field(min_length=1, max_length=200)
+    tokens_in: integer(ge=0, le=2_000_000_000)
+    tokens_out: integer(ge=0, le=2_000_000_000)
     # A string, so an amount is never a binary float on the wire.
-    cost_usd: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=6)
-    attempt: int | None = None
+    cost_usd: decimal_string(whole_digits=6, places=6) = Decimal("0")
+    attempt: RowId | None = None
 
 
-class RunListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class RunListQuery(QueryIn):
     status: Literal["pending", "running", "paused", "completed", "failed", "cancelled"] | None = (
         None
     )
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1)
+    before: RowId | None = Field(default=None, description="Return runs with an id below this.")
 
 
 class AttemptOut(BaseModel):

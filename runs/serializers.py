@@ -1,6 +1,6 @@
 """ORM rows → the response models in runs.schemas."""
 
-from policies.schemas import DecisionOut, PatchOut
+from policies.schemas import PatchOut, PolicyDecisionOut
 from policies.serializers import decision_out_fields
 from runs.models import Attempt, Patch, Phase, Run, UsageEvent
 from runs.schemas import (
@@ -125,7 +125,7 @@ def patch_out(patch: Patch) -> PatchOut:
         lines_removed=patch.lines_removed,
         files=patch.files,
         outcome=patch.outcome,
-        decision=DecisionOut.model_validate(decision_out_fields(patch.decision)),
+        decision=PolicyDecisionOut.model_validate(decision_out_fields(patch.decision)),
         approval=None
         if approval is None
         else {

@@ -18,7 +18,7 @@ PUBLIC_PATHS = {"api/v1/health"}
 
 
 def agent_url_patterns():
-    """(route, view class) for every pattern under /api/v1/."""
+    """(route, view class, URL name) for every pattern under /api/v1/."""
     found = []
 
     def walk(patterns, prefix):
@@ -28,14 +28,14 @@ def agent_url_patterns():
             elif isinstance(pattern, URLPattern):
                 route = prefix + str(pattern.pattern)
                 if route.startswith("api/v1/"):
-                    found.append((route, pattern.callback.view_class))
+                    found.append((route, pattern.callback.view_class, pattern.name))
 
     walk(get_resolver().url_patterns, "")
     return found
 
 
 def test_every_agent_view_is_project_scoped():
-    for route, view_class in agent_url_patterns():
+    for route, view_class, _name in agent_url_patterns():
         if route in PUBLIC_PATHS:
             continue
         assert issubclass(view_class, ProjectScopedAPIView), route
@@ -77,7 +77,7 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
         )
     )
     checked = 0
-    for route, view_class in agent_url_patterns():
+    for route, view_class, _name in agent_url_patterns():
         if route in PUBLIC_PATHS:
             continue
         path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), route)

@@ -1,5 +1,6 @@
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from autopack_site.keys import hash_key
 from autopack_site.models import AgentKey
@@ -84,3 +85,19 @@ def test_last_used_is_recorded_coarsely(agent, project):
     agent.get("/api/v1/me")
     key.refresh_from_db()
     assert key.last_used_at == first_use  # within a minute: no write per request
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_the_bearer_scheme_is_case_insensitive(project, scheme):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {make_key(project)}")
+    assert client.get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token", ["apk_\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00_x", "k" * 5000]
+)
+def test_a_key_that_is_not_printable_ascii_is_401_before_any_lookup(db, token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert_error(client.get("/api/v1/me"), 401, "authentication_failed")

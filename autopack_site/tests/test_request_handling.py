@@ -74,3 +74,13 @@ def test_log_lines_are_json_with_the_request_id(agent, caplog):
     parsed = [json.loads(line) for line in records]
     assert any(entry["request_id"] == "req-for-logs" for entry in parsed), parsed
     assert parsed[-1]["request_id"] == "-"
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unknown_api_paths_are_json_in_every_mode(agent, settings, debug):
+    settings.DEBUG = debug
+    assert_error(agent.get("/api/v1/nothing-here"), 404, "not_found")
+    assert_error(agent.post("/api/v1/nothing-here", {}, format="json"), 404, "not_found")
+    assert_error(agent.get("/api/nothing"), 404, "not_found")
+    assert_error(agent.get("/api/v1/runs/null,null"), 404, "not_found")
+    assert_error(agent.put("/api/v1/runs", {}, format="json"), 405, "method_not_allowed")

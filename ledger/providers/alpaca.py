@@ -24,12 +24,27 @@ class OrderCreate(ActionPayload):
     type: Literal["market", "limit", "stop", "stop_limit"]
     time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"]
     limit_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+    # What the agent believes one share costs now; never sent to Alpaca. The order is valued
+    # with it, so a market order (no limit price) or an absurd limit price cannot slip under a
+    # policy's amount limit.
+    reference_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
 
     @model_validator(mode="after")
-    def _limit_needs_price(self):
+    def _prices_present(self):
         if self.type in ("limit", "stop_limit") and self.limit_price is None:
             raise ValueError("limit_price is required for limit orders")
+        if self.limit_price is None and self.reference_price is None:
+            raise ValueError(
+                "reference_price is required for orders without a limit price (market, stop): "
+                "the order is valued at qty x reference_price"
+            )
         return self
+
+    def order_value(self) -> Decimal:
+        """qty x the highest price the order may trade at as far as we know: the reference
+        price for market orders, max(limit, reference) when both are given."""
+        prices = [price for price in (self.limit_price, self.reference_price) if price is not None]
+        return self.qty * max(prices)
 
 
 def _auth(secret: str) -> dict[str, str]:
@@ -63,7 +78,7 @@ class AlpacaAdapter(ProviderAdapter):
         )
 
     def side_effects(self, action, payload: OrderCreate):
-        cost = payload.qty * payload.limit_price if payload.limit_price else None
+        cost = payload.order_value()
         return [
             SideEffect(
                 type="trade",

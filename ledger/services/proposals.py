@@ -301,13 +301,14 @@ def _replay(existing: ExternalAction, request_hash: str) -> ExternalAction:
 
 
 def _amount(model) -> Any:
+    # An order knows its own value (qty x reference or limit price, whichever is higher).
+    order_value = getattr(model, "order_value", None)
+    if callable(order_value):
+        return order_value()
     for name in ("amount", "price", "notional"):
         value = getattr(model, name, None)
         if value is not None:
             return value
-    qty, price = getattr(model, "qty", None), getattr(model, "limit_price", None)
-    if qty is not None and price is not None:
-        return qty * price
     return None
 
 
