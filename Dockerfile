@@ -18,7 +18,7 @@ COPY ledger ./ledger
 COPY trading ./trading
 COPY autopack_client ./autopack_client
 COPY manage.py ./
-RUN pip install . \
+RUN pip install ".[redis]" \
  && mkdir -p /app/var \
  && AUTOPACK_ENV=production SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v0 \

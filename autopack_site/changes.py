@@ -13,6 +13,7 @@ import threading
 import time
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ def _ensure_listener() -> None:
         return
     with _listener_lock:
         if _listener is None or not _listener.is_alive():
-            params = connection.get_connection_params()
+            # LISTEN needs a session of its own: behind PgBouncer in transaction mode, point
+            # AUTOPACK_LISTEN_DATABASE_URL at PostgreSQL itself.
+            direct = settings.AUTOPACK_LISTEN_DATABASE_URL
+            params = {"conninfo": direct} if direct else connection.get_connection_params()
             _listener = threading.Thread(
                 target=_listen, args=(params,), name="autopack-changes", daemon=True
             )

@@ -240,6 +240,10 @@ AUTOPACK_OUTBOUND_ALLOW = env_list("AUTOPACK_OUTBOUND_ALLOW")
 # long-polls one key may have waiting at once.
 AUTOPACK_KEY_REQUESTS_PER_MINUTE = env_int("AUTOPACK_KEY_REQUESTS_PER_MINUTE", 6000)
 AUTOPACK_LONG_POLLS_PER_KEY = env_int("AUTOPACK_LONG_POLLS_PER_KEY", 10)
+# The long-poll wake-up listener's own connection (LISTEN needs a session): empty means the
+# default database; set it to PostgreSQL itself when DATABASE_URL goes through PgBouncer in
+# transaction mode.
+AUTOPACK_LISTEN_DATABASE_URL = env_str("AUTOPACK_LISTEN_DATABASE_URL", "")
 # A waiting long-poll re-reads at least this often, should a wake-up be lost.
 AUTOPACK_LONG_POLL_RECHECK_SECONDS = env_int("AUTOPACK_LONG_POLL_RECHECK_SECONDS", 2)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django_q.brokers import get_broker
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from pydantic import BaseModel
 from rest_framework.permissions import AllowAny
@@ -17,6 +18,7 @@ from autopack_site import __version__
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
 from autopack_site.models import WorkerHeartbeat
+from autopack_site.outbox import outbox_depth
 
 
 class ComponentHealth(BaseModel):
@@ -31,11 +33,20 @@ class WorkerHealth(BaseModel):
     stale_after_seconds: int
 
 
+class BrokerHealth(BaseModel):
+    name: str  # orm | redis
+    status: str  # ok | down | unknown
+    queue_depth: int | None  # tasks waiting at the broker
+    outbox_unsent: int | None  # committed tasks the relay has not handed over yet
+    outbox_undelivered: int | None  # handed over or not, not run yet
+
+
 class HealthOut(BaseModel):
     status: str
     version: str
     database: ComponentHealth
     worker: WorkerHealth
+    broker: BrokerHealth
 
 
 class MeOut(BaseModel):
@@ -71,6 +82,27 @@ def _worker_health() -> WorkerHealth:
     )
 
 
+def _broker_health(database_ok: bool) -> BrokerHealth:
+    name = "redis" if settings.Q_REDIS_URL else "orm"
+    depth = unsent = undelivered = None
+    status = "unknown"
+    if database_ok:
+        outbox = outbox_depth()
+        unsent, undelivered = outbox["unsent"], outbox["undelivered"]
+        try:
+            depth = get_broker().queue_size()
+            status = "ok"
+        except Exception:  # a broker that does not answer is what health is for
+            status = "down"
+    return BrokerHealth(
+        name=name,
+        status=status,
+        queue_depth=depth,
+        outbox_unsent=unsent,
+        outbox_undelivered=undelivered,
+    )
+
+
 class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -99,7 +131,12 @@ class HealthView(APIView):
             overall = "degraded"
         else:
             overall = "ok"
-        body = HealthOut(status=overall, version=__version__, database=database, worker=worker)
+        broker = _broker_health(database.status == "ok")
+        if overall == "ok" and broker.status != "ok":
+            overall = "degraded"
+        body = HealthOut(
+            status=overall, version=__version__, database=database, worker=worker, broker=broker
+        )
         return Response(body.model_dump(mode="json"), status=503 if overall == "down" else 200)
 
 
