@@ -72,6 +72,7 @@ class UnknownAction(ValueError):
 class ProviderError(Exception):
     retry_safe = False
     sent = True
+    code = "provider_error"  # the reason code an action's event and error carry
 
     def __init__(self, message: str, *, status: int | None = None, retry_after=None):
         super().__init__(message)
@@ -80,6 +81,7 @@ class ProviderError(Exception):
 
 
 class NotSent(ProviderError):
+    code = "not_sent"
     retry_safe = True
     sent = False
 
@@ -88,26 +90,30 @@ class OutboundRefused(ProviderError):
     """The target is not one the platform calls (autopack_site.outbound): nothing was sent and
     trying again will not change that, so the action fails (never unknown)."""
 
+    code = "outbound_refused"
     retry_safe = False
     sent = False
 
 
 class RateLimited(ProviderError):
+    code = "rate_limited"
     retry_safe = True
 
 
 class ProviderServerError(ProviderError):
+    code = "provider_server_error"
+
     def __init__(self, message: str, *, retry_safe: bool, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_safe = retry_safe
 
 
 class Rejected(ProviderError):
-    pass
+    code = "rejected_by_provider"
 
 
 class OutcomeUnknown(ProviderError):
-    pass
+    code = "outcome_unknown"
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -231,7 +231,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
                 action.pk,
                 worker,
                 ActionStatus.APPROVED,
-                detail={"code": type(exc).__name__, "retry_in": round(delay, 2), "error": message},
+                detail={"code": exc.code, "retry_in": round(delay, 2), "error": message},
                 next_attempt_at=timezone.now() + timedelta(seconds=delay),
                 error=message,
             )
@@ -246,7 +246,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
                 action.pk,
                 worker,
                 ActionStatus.UNKNOWN,
-                detail={"code": type(exc).__name__, "error": message, "check": "lookup"},
+                detail={"code": exc.code, "error": message, "check": "lookup"},
                 error=message,
             )
             return ActionStatus.UNKNOWN
@@ -254,7 +254,7 @@ def _call(action: ExternalAction, secret: str, worker: str, settings) -> str | N
             action.pk,
             worker,
             ActionStatus.FAILED,
-            detail={"code": type(exc).__name__, "error": message},
+            detail={"code": exc.code, "error": message},
             error=message,
         )
         return ActionStatus.FAILED

@@ -246,7 +246,7 @@ def test_a_webhook_whose_name_resolves_inside_fails_and_sends_nothing(
         monkeypatch.setattr(outbound, "resolve", lambda host, port: ["127.0.0.1"])
         assert action_execute(body["id"]) == ActionStatus.FAILED
         event = ExternalAction.objects.get(pk=body["id"]).events.last()
-        assert event.detail["code"] == "OutboundRefused"
+        assert event.detail["code"] == "outbound_refused"
         assert "127.0.0.1" in event.detail["error"]
         assert stranger.received == []
 
@@ -261,4 +261,4 @@ def test_a_deduplicating_provider_whose_name_resolves_inside_fails_not_unknown(
     body = propose(actor, "w-10", "alpaca", "orders.create", order()).json()
     assert action_execute(body["id"]) == ActionStatus.FAILED
     event = ExternalAction.objects.get(pk=body["id"]).events.last()
-    assert event.detail["code"] == "OutboundRefused" and "10.0.0.7" in event.detail["error"]
+    assert event.detail["code"] == "outbound_refused" and "10.0.0.7" in event.detail["error"]
