@@ -219,6 +219,7 @@ CONTENT_SECURITY_POLICY = {
 # --- API --------------------------------------------------------------------------------------
 AUTOPACK_MAX_BODY_BYTES = env_int("AUTOPACK_MAX_BODY_BYTES", 1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
+AUTOPACK_MAX_QUERY_BYTES = env_int("AUTOPACK_MAX_QUERY_BYTES", 2048)
 # Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
 AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
 

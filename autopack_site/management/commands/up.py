@@ -1,5 +1,6 @@
 """Start everything for a local try-out: migrate, demo data, the fake provider on loopback, a
-django-q2 worker, the server, and the example agent once (its action waits in the inbox)."""
+django-q2 worker, the outbox relay, the server, and the example agent once (its action waits in
+the inbox)."""
 
 import os
 import signal
@@ -46,6 +47,9 @@ class Command(BaseCommand):
         children = [
             subprocess.Popen([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
             subprocess.Popen([*manage, "qcluster"], env=env),
+            # hands committed work (executions, notifications) to the worker within a second;
+            # the worker's own outbox-relay schedule is only the safety net
+            subprocess.Popen([*manage, "outbox_relay"], env=env),
             subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
         ]
         base = f"http://{host}:{port}"
@@ -90,7 +94,7 @@ class Command(BaseCommand):
                 "  signing secret of the project (verifies its callbacks; shown once):",
                 f"    {credentials.signing_secret}",
             ]
-        banner.append("Ctrl-C stops the server and the worker.")
+        banner.append("Ctrl-C stops the server, the worker and the relay.")
         self.stdout.write("\n".join(banner))
 
         stopping = False
@@ -102,7 +106,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            services = children[:3]  # the example agent may finish on its own
+            services = children[:4]  # the example agent may finish on its own
             while not stopping and all(child.poll() is None for child in services):
                 time.sleep(0.5)
         finally:
