@@ -220,3 +220,61 @@ def test_every_readme_command_exists():
 def test_the_two_setup_commands_are_in_readme_and_makefile(target):
     assert f"make {target}" in (ROOT / "README.md").read_text()
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), re.M)
+
+
+DOC_ENDPOINT_ROW = re.compile(
+    r"^\|\s*((?:GET|POST|PUT|PATCH|DELETE)(?:,\s*[A-Z]+)*)\s+(/[^\s|?]*)[^|]*\|.*\|\s*([^|]*)\|\s*$"
+)
+
+
+def runtime_schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _schema_path(schema: dict, documented: str) -> str | None:
+    """`/runs/{id}/claim` in docs is `/api/v1/runs/{run_pk}/claim` in the schema: parameters
+    compared by position, not by name."""
+    shape = re.sub(r"\{[^}]+\}", "{}", "/api/v1" + documented)
+    for path in schema["paths"]:
+        if re.sub(r"\{[^}]+\}", "{}", path) == shape:
+            return path
+    return None
+
+
+def documented_endpoint_violations(root: Path, schema: dict) -> list[str]:
+    """Every `| METHOD /path | … | codes |` row in docs/ names an operation and status codes the
+    runtime OpenAPI schema has."""
+    problems = []
+    for doc in sorted((root / "docs").glob("*.md")):
+        for number, line in enumerate(doc.read_text().splitlines(), 1):
+            row = DOC_ENDPOINT_ROW.match(line)
+            if not row:
+                continue
+            where = f"{doc.relative_to(root)}:{number}"
+            path = _schema_path(schema, row.group(2))
+            if path is None:
+                problems.append(f"{where}: {row.group(2)} is not in the API schema")
+                continue
+            documented_codes: set[str] = set()
+            for method in (part.strip().lower() for part in row.group(1).split(",")):
+                operation = schema["paths"][path].get(method)
+                if operation is None:
+                    problems.append(
+                        f"{where}: {method.upper()} {row.group(2)} is not in the schema"
+                    )
+                    continue
+                documented_codes |= set(operation["responses"])
+            # a row naming two methods lists the codes of both
+            missing = set(re.findall(r"\b([1-5]\d\d)\b", row.group(3))) - documented_codes
+            if missing:
+                problems.append(
+                    f"{where}: {row.group(1)} {row.group(2)} does not document "
+                    f"{', '.join(sorted(missing))} in the schema"
+                )
+    return problems
+
+
+def test_every_endpoint_and_status_code_in_docs_is_in_the_schema():
+    assert documented_endpoint_violations(ROOT, runtime_schema()) == []

@@ -11,9 +11,11 @@ import pytest
 from tests.test_repository_truths import (
     ROOT,
     codeowners_violations,
+    documented_endpoint_violations,
     environment_violations,
     readme_command_violations,
     run_layout_violations,
+    runtime_schema,
 )
 
 COPIED = ("README.md", "Makefile", "manage.py", "conftest.py", ".env.example", "pyproject.toml")
@@ -145,3 +147,17 @@ def test_a_forbidden_import_between_apps_fails_import_linter_naming_the_file(cop
     )
     assert broken.returncode != 0
     assert "runs.selectors -> ledger.models" in broken.stdout
+
+
+def test_a_documented_endpoint_or_code_the_schema_lacks_is_named(copy):
+    schema = runtime_schema()
+    assert documented_endpoint_violations(copy, schema) == []
+    edit(
+        copy / "docs" / "api.md",
+        "| GET /me | the key's project and scopes | 200, 401 |",
+        "| GET /me | the key's project and scopes | 200, 401, 418 |\n| GET /mine | x | 200 |",
+    )
+    problems = documented_endpoint_violations(copy, schema)
+    assert len(problems) == 2
+    assert all(problem.startswith("docs/api.md:") for problem in problems)
+    assert "418" in problems[0] and "/mine" in problems[1]
