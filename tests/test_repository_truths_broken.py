@@ -161,3 +161,23 @@ def test_a_documented_endpoint_or_code_the_schema_lacks_is_named(copy):
     assert len(problems) == 2
     assert all(problem.startswith("docs/api.md:") for problem in problems)
     assert "418" in problems[0] and "/mine" in problems[1]
+
+
+def test_a_stale_lock_file_fails_the_freshness_check_naming_uv_lock(tmp_path):
+    uv = Path(sys.executable).parent / "uv"
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    fresh = subprocess.run(
+        [str(uv), "lock", "--locked"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    edit(
+        tmp_path / "pyproject.toml",
+        '    "segno>=1.6,<2",',
+        '    "segno>=1.6,<2",\n    "tomli-w>=1",',
+    )
+    stale = subprocess.run(
+        [str(uv), "lock", "--locked"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert stale.returncode != 0
+    assert "uv.lock" in stale.stderr
