@@ -47,7 +47,8 @@ if PRODUCTION:
             "AUTOPACK_ENV=production refuses to start: " + "; ".join(problems) + "."
         )
 elif not SECRET_KEY:
-    SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"
+    # development only; production refuses to start without SECRET_KEY:
+    SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"  # nosec B105
 
 INSTALLED_APPS = [
     # Django's admin with Autopack's site: the second factor gates every admin view

@@ -4,7 +4,9 @@ the inbox)."""
 
 import os
 import signal
-import subprocess
+
+# starts this project's own processes (local try-out):
+import subprocess  # nosec B404
 import sys
 import time
 
@@ -16,6 +18,11 @@ from django_q.tasks import async_task
 from autopack_site.demo import DEMO_SECRETS, FAKE_PROVIDER_PORT, demo_seed
 
 PROVIDERS = ("webhook", "youtube", "etsy", "shopify", "alpaca")
+
+
+def _start(argv: list[str], **options) -> subprocess.Popen:
+    # this project's own commands as an argument list, never through a shell:
+    return subprocess.Popen(argv, **options)  # nosec B603
 
 
 class Command(BaseCommand):
@@ -45,19 +52,19 @@ class Command(BaseCommand):
         # the first heartbeat right away, so health shows the worker within seconds
         async_task("autopack_site.tasks.worker_heartbeat")
         children = [
-            subprocess.Popen([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
-            subprocess.Popen([*manage, "qcluster"], env=env),
+            _start([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
+            _start([*manage, "qcluster"], env=env),
             # hands committed work (executions, notifications) to the worker within a second;
             # the worker's own outbox-relay schedule is only the safety net
-            subprocess.Popen([*manage, "outbox_relay"], env=env),
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
+            _start([*manage, "outbox_relay"], env=env),
+            _start([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
         ]
         base = f"http://{host}:{port}"
         if credentials and not no_agent:
             time.sleep(2)  # let the server bind before the agent's first request
             agent = settings.BASE_DIR / "docs" / "example_agent.py"
             children.append(
-                subprocess.Popen(
+                _start(
                     [
                         sys.executable,
                         str(agent),
