@@ -75,6 +75,8 @@ BAD_VALUES = {
     "nul_key": ('{"k\\u0000": 1}', 422, "validation_error", "string_nul"),
 }
 NO_BODY = {"action-claim"}  # POST with no request body: nothing to refuse
+# multipart uploads: their bad input is below (test_a_multipart_route_refuses_bad_input)
+MULTIPART = {"run-artifacts": {"artifact_class": "run_log", "sha256": "0" * 64}}
 
 
 def body_routes() -> dict[str, str]:
@@ -153,7 +155,26 @@ ROUTES = body_routes()
 
 
 def test_every_route_with_a_body_is_covered():
-    assert set(ROUTES) == set(BODIES), "add a body for each new route to BODIES"
+    assert set(ROUTES) == set(BODIES) | set(MULTIPART), "add a body for each new route to BODIES"
+
+
+@pytest.mark.parametrize("name", sorted(MULTIPART))
+def test_a_multipart_route_refuses_bad_input(world, name):
+    """JSON where a form belongs is 415; NUL in a field, or no file, is 422; nothing written."""
+    client, ids, _ = world
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), ROUTES[name])
+    before = everything()
+    response = client.generic("POST", path, b"{}", content_type="application/json")
+    assert response.status_code == 415, response.content
+    assert response.json()["error"]["code"]
+    fields = dict(MULTIPART[name])
+    assert client.post(path, fields, format="multipart").status_code == 422
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    nul = {**fields, "name": "a\x00b", "file": SimpleUploadedFile("f.txt", b"x")}
+    response = client.post(path, nul, format="multipart")
+    assert response.status_code == 422, response.content
+    assert everything() == before
 
 
 def send(client, route: str, ids: dict, raw: str, key: str):

@@ -1,0 +1,48 @@
+"""Strict pydantic models at the edge for artifacts and handoffs."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from artifacts.models import ArtifactClass
+from autopack_site.api.inputs import QueryIn, RowId, StrictIn, integer
+
+ArtifactClassName = Literal[tuple(ArtifactClass.values)]  # type: ignore[valid-type]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class ArtifactUploadIn(StrictIn):
+    """The multipart form's fields besides ``file``."""
+
+    artifact_class: ArtifactClassName
+    sha256: Sha256
+    name: str = Field(default="", max_length=300)
+
+
+class ArtifactOut(BaseModel):
+    id: int
+    run_id: int
+    name: str
+    artifact_class: str
+    status: str
+    content_type: str
+    size: int
+    stored_size: int
+    sha256: str
+    redacted: bool
+    redaction_count: int
+    encrypted: bool
+    expires_at: datetime | None
+    created_at: datetime
+    download_url: str
+
+
+class ArtifactListQuery(QueryIn):
+    before: RowId | None = None
+    limit: integer(ge=1, le=200) = 50
+
+
+class ArtifactListOut(BaseModel):
+    results: list[ArtifactOut]
+    next_before: int | None
