@@ -4,7 +4,7 @@ project's owners set its retention. The role decides (autopack_site/roles.py, do
 from django.contrib import admin
 from django.utils.html import format_html
 
-from artifacts.models import Artifact, ArtifactEvent, RetentionOverride
+from artifacts.models import Artifact, ArtifactEvent, Handoff, HandoffEvent, RetentionOverride
 from artifacts.selectors import artifact_content
 from autopack_site.admin_tools import ProjectListFilter, ProjectScopedAdminMixin, ReadOnlyInline
 from autopack_site.errors import DomainError
@@ -82,3 +82,42 @@ class RetentionOverrideAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     add_capability = Capability.MANAGE_PROJECT
     change_capability = Capability.MANAGE_PROJECT
     delete_capability = Capability.MANAGE_PROJECT
+
+
+class HandoffEventInline(ReadOnlyInline):
+    model = HandoffEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "reason", "detail"]
+    readonly_fields = fields
+
+
+@admin.register(Handoff)
+class HandoffAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """Briefs and sub-agents' answers: issued and submitted through the API only."""
+
+    list_display = ["__str__", "run", "kind", "status", "confidence", "flagged", "created_at"]
+    list_filter = ["kind", "status", ProjectListFilter]
+    list_select_related = ["run"]
+    search_fields = ["run__run_id", "output_sha256"]
+    readonly_fields = [
+        "project",
+        "run",
+        "kind",
+        "status",
+        "strict",
+        "brief",
+        "context_sha256",
+        "output",
+        "output_sha256",
+        "confidence",
+        "warnings",
+        "created_by_key",
+        "submitted_by_key",
+        "created_at",
+        "finished_at",
+    ]
+    fields = readonly_fields
+    inlines = [HandoffEventInline]
+
+    @admin.display(description="side effects flagged")
+    def flagged(self, handoff: Handoff) -> int:
+        return len(handoff.warnings or [])

@@ -7,12 +7,24 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from artifacts import selectors
-from artifacts.schemas import ArtifactListOut, ArtifactListQuery, ArtifactOut, ArtifactUploadIn
-from artifacts.serializers import artifact_out
+from artifacts.contracts import HandoffOutputIn
+from artifacts.schemas import (
+    ArtifactListOut,
+    ArtifactListQuery,
+    ArtifactOut,
+    ArtifactUploadIn,
+    ContextOut,
+    ContextQuery,
+    HandoffBriefIn,
+    HandoffOut,
+)
+from artifacts.serializers import artifact_out, handoff_out
+from artifacts.services import handoffs
 from artifacts.services.ingest import artifact_upload
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.inputs import check_query
 from autopack_site.api.openapi import ERROR_RESPONSES, error_response
+from autopack_site.canonical import sha256_of
 from autopack_site.errors import Unprocessable
 from runs.selectors import run_get
 
@@ -115,3 +127,96 @@ class ArtifactDownloadView(ProjectScopedAPIView):
         response["X-Artifact-Redaction-Count"] = str(artifact.redaction_count)
         response["X-Artifact-Sha256"] = artifact.sha256
         return response
+
+
+# --- handoffs -------------------------------------------------------------------------------
+# A sub-agent's key holds handoff:write and nothing else: it reads the context and its brief
+# and submits answers; every other endpoint answers it 403.
+
+
+class RunHandoffContextView(ProjectScopedAPIView):
+    read_scopes = ("read", "handoff:write")
+
+    @extend_schema(
+        operation_id="handoffs_context",
+        parameters=[ContextQuery],
+        responses={
+            200: ContextOut,
+            (200, "text/markdown"): OpenApiResponse(str, description="render=markdown"),
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, run_pk: int):
+        run = self.get_scoped(run_get, "run", run_pk=run_pk)
+        query = self.parse_query(ContextQuery)
+        document = handoffs.context_document(run)
+        artifact = handoffs.context_store(
+            run, document, key=self.agent_key, actor=self.agent_key.actor_label
+        )
+        if query.render == "markdown":
+            response = HttpResponse(
+                handoffs.context_markdown(document), content_type="text/markdown; charset=utf-8"
+            )
+            response["X-Context-Sha256"] = sha256_of(document)
+            return response
+        body = ContextOut(document=document, sha256=sha256_of(document), artifact_id=artifact.pk)
+        return Response(body.model_dump(mode="json"))
+
+
+class RunHandoffBriefsView(ProjectScopedAPIView):
+    read_scopes = ()
+    write_scopes = ("runs:write",)
+
+    @extend_schema(
+        operation_id="handoffs_brief",
+        request=HandoffBriefIn,
+        responses={201: HandoffOut, **ERROR_RESPONSES},
+    )
+    def post(self, request, run_pk: int):
+        run = self.get_scoped(run_get, "run", run_pk=run_pk)
+        body = self.parse_body(HandoffBriefIn)
+        handoff = handoffs.handoff_brief_create(
+            run=run,
+            kind=body.kind,
+            strict=body.strict,
+            instructions=body.instructions,
+            key=self.agent_key,
+            actor=self.agent_key.actor_label,
+        )
+        return Response(handoff_out(handoff).model_dump(mode="json"), status=201)
+
+
+class RunHandoffsView(ProjectScopedAPIView):
+    read_scopes = ()
+    write_scopes = ("handoff:write", "runs:write")
+
+    @extend_schema(
+        operation_id="handoffs_submit",
+        request=HandoffOutputIn,
+        responses={
+            200: HandoffOut,
+            **ERROR_RESPONSES,
+            409: error_response("illegal_transition: the brief was answered or cancelled."),
+            422: error_response(
+                "handoff_refused: details.problems lists every reason (missing_section, "
+                "too_long, file_outside_run, file_missing, secret_in_output, "
+                "side_effect_language in strict mode)."
+            ),
+        },
+    )
+    def post(self, request, run_pk: int):
+        run = self.get_scoped(run_get, "run", run_pk=run_pk)
+        body = self.parse_body(HandoffOutputIn)
+        handoff = handoffs.handoff_submit(
+            run=run, output=body, key=self.agent_key, actor=self.agent_key.actor_label
+        )
+        return Response(handoff_out(handoff).model_dump(mode="json"))
+
+
+class HandoffDetailView(ProjectScopedAPIView):
+    read_scopes = ("read", "handoff:write")
+
+    @extend_schema(operation_id="handoffs_retrieve", responses={200: HandoffOut, **ERROR_RESPONSES})
+    def get(self, request, handoff_pk: int):
+        handoff = self.get_scoped(selectors.handoff_get, "handoff", handoff_pk=handoff_pk)
+        return Response(handoff_out(handoff).model_dump(mode="json"))

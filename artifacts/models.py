@@ -104,3 +104,56 @@ class RetentionOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}: {self.artifact_class} {self.days} d"
+
+
+class HandoffKind(models.TextChoices):
+    RESEARCH = "research"
+    PLANNING = "planning"
+    ANALYSIS = "analysis"
+
+
+class HandoffStatus(models.TextChoices):
+    BRIEFED = "briefed"
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+
+
+class Handoff(models.Model):
+    """Work handed to a sub-agent: the brief it was given (from the run's context document) and,
+    once it passed the output contract, its answer, content-hashed."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="handoffs")
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="handoffs")
+    kind = models.CharField(max_length=16, choices=HandoffKind.choices)
+    status = models.CharField(max_length=16, choices=HandoffStatus.choices)
+    strict = models.BooleanField(
+        default=False, help_text="Side-effect language in the answer is refused, not flagged."
+    )
+    brief = models.TextField()
+    context_sha256 = models.CharField(max_length=64)
+    output = models.JSONField(null=True, blank=True)
+    output_sha256 = models.CharField(max_length=64, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    created_by_key = models.ForeignKey(
+        AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_by_key = models.ForeignKey(
+        AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} handoff #{self.pk} ({self.status})"
+
+
+class HandoffEvent(TransitionEvent):
+    handoff = models.ForeignKey(Handoff, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(TransitionEvent.Meta):
+        pass

@@ -44,3 +44,9 @@ def artifact_content(artifact: Artifact) -> bytes:
     if hashlib.sha256(data).hexdigest() != artifact.content_sha256:
         raise ArtifactUnreadable("The stored artifact does not match its hash.")
     return data
+
+
+def handoff_get(*, project: Project, handoff_pk: int):
+    from artifacts.models import Handoff
+
+    return Handoff.objects.filter(project=project, pk=handoff_pk).first()

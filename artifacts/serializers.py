@@ -1,7 +1,8 @@
 from django.urls import reverse
 
-from artifacts.models import Artifact
-from artifacts.schemas import ArtifactOut
+from artifacts.contracts import contract_schema
+from artifacts.models import Artifact, Handoff
+from artifacts.schemas import ArtifactOut, HandoffOut
 
 
 def artifact_out(artifact: Artifact) -> ArtifactOut:
@@ -21,4 +22,23 @@ def artifact_out(artifact: Artifact) -> ArtifactOut:
         expires_at=artifact.expires_at,
         created_at=artifact.created_at,
         download_url=reverse("api:artifact-download", args=[artifact.pk]),
+    )
+
+
+def handoff_out(handoff: Handoff) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.pk,
+        run_id=handoff.run_id,
+        kind=handoff.kind,
+        status=handoff.status,
+        strict=handoff.strict,
+        brief=handoff.brief,
+        context_sha256=handoff.context_sha256,
+        contract=contract_schema(handoff.kind),
+        output=handoff.output,
+        output_sha256=handoff.output_sha256,
+        confidence=handoff.confidence,
+        warnings=handoff.warnings,
+        created_at=handoff.created_at,
+        finished_at=handoff.finished_at,
     )

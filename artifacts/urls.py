@@ -10,3 +10,18 @@ urlpatterns = [
         name="artifact-download",
     ),
 ]
+
+urlpatterns += [
+    path(
+        "runs/<id:run_pk>/handoff/context",
+        api.RunHandoffContextView.as_view(),
+        name="run-handoff-context",
+    ),
+    path(
+        "runs/<id:run_pk>/handoffs/briefs",
+        api.RunHandoffBriefsView.as_view(),
+        name="run-handoff-briefs",
+    ),
+    path("runs/<id:run_pk>/handoffs", api.RunHandoffsView.as_view(), name="run-handoffs"),
+    path("handoffs/<id:handoff_pk>", api.HandoffDetailView.as_view(), name="handoff-detail"),
+]

@@ -58,6 +58,18 @@ BODIES = {
         {"provider": "alpaca", "action": "orders.create", "payload": ORDER, "dry_run": True},
         "AAPL",
     ),
+    "run-handoff-briefs": (
+        {"kind": "research", "strict": "__BAD__", "instructions": "__TITLE__"},
+        False,
+    ),
+    "run-handoffs": (
+        {
+            "handoff_id": "__HANDOFF__",
+            "sections": {"summary": "s", "findings": "__BAD__", "sources": "none"},
+            "confidence": 0.5,
+        },
+        "found",
+    ),
     "action-result": (
         {"outcome": "succeeded", "payload_hash": "__HASH__", "summary": {"r": ["__BAD__"]}},
         "ok",
@@ -129,10 +141,14 @@ def world(db):
         HTTP_IDEMPOTENCY_KEY="setup",
     ).json()
     assert client.post(f"/api/v1/actions/{action['id']}/claim").status_code == 200
+    handoff = client.post(
+        f"/api/v1/runs/{run['id']}/handoffs/briefs", {"kind": "research"}, format="json"
+    ).json()
     ids = {
         "run_pk": run["id"],
         "attempt_pk": attempt["attempt"]["id"],
         "action_pk": action["id"],
+        "handoff_pk": handoff["id"],
     }
     return client, ids, action["payload_hash"]
 
@@ -142,7 +158,14 @@ def everything() -> dict[str, list[dict]]:
     fair-use counter aside: every request counts, refused or not)."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"autopack_site", "runs", "ledger", "approvals", "policies"}:
+        if model._meta.app_label in {
+            "autopack_site",
+            "runs",
+            "ledger",
+            "approvals",
+            "policies",
+            "artifacts",
+        }:
             if model in (AgentKey, KeyRequestWindow):
                 continue
             state[model._meta.label] = list(model.objects.order_by("pk").values())
@@ -190,6 +213,7 @@ def test_bad_input_is_a_4xx_and_writes_nothing(world, name):
     route = ROUTES[name]
     template, good = BODIES[name]
     text = json.dumps(template).replace("__HASH__", payload_hash)
+    text = text.replace('"__HANDOFF__"', str(ids.get("handoff_pk")))
     assert PLACEHOLDER in text
     before = everything()
     for label, (raw, status, code, field_type) in BAD_VALUES.items():

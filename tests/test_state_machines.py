@@ -167,8 +167,14 @@ def _rows():
 
         return make_artifact(project)
 
+    def handoff():
+        from tests.role_matrix.world import make_handoff
+
+        return make_handoff(project, run)
+
     return {
         "Artifact": artifact,
+        "Handoff": handoff,
         "Run": lambda: make_run(project),
         "Phase": lambda: make_run(project).phases.get(key="plan"),
         "Attempt": attempt,

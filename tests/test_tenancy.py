@@ -34,7 +34,7 @@ def agent_url_patterns():
     return found
 
 
-from tests.role_matrix.world import make_artifact  # noqa: E402
+from tests.role_matrix.world import make_artifact, make_handoff  # noqa: E402
 
 
 def test_every_agent_view_is_project_scoped():
@@ -73,6 +73,7 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
         "approval_pk": approval.pk,
         "action_pk": action.pk,
         "artifact_pk": make_artifact(owner).pk,
+        "handoff_pk": make_handoff(owner, run).pk,
     }
     outsider = agent_client(
         make_key(

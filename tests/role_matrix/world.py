@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from approvals.services import approval_request_create
-from artifacts.models import Artifact, RetentionOverride
-from artifacts.transitions import ARTIFACT
+from artifacts.models import Artifact, Handoff, RetentionOverride
+from artifacts.transitions import ARTIFACT, HANDOFF
 from autopack_site.models import Project, ProjectMembership, Role, WorkerHeartbeat
 from autopack_site.services import agent_key_create, membership_grant
 from ledger.models import ActionStatus, ExternalAction, ProviderCredential
@@ -56,6 +56,7 @@ def populate(project: Project, colleague: User) -> None:
     agent_key_create(project=project, name="matrix", scopes=["read"])
     make_member_of(project, colleague, Role.VIEWER)
     make_artifact(project)
+    make_handoff(project)
     RetentionOverride.objects.create(project=project, artifact_class="debug_log", days=3)
     # a site row for the second-factor device admin's own views (config, QR code)
     TOTPDevice.objects.get_or_create(user=colleague, name="matrix", defaults={"confirmed": True})
@@ -76,6 +77,20 @@ def make_artifact(project: Project) -> Artifact:
             content_sha256="0" * 64,
         ),
         status="stored",
+        actor="matrix",
+    )
+
+
+def make_handoff(project: Project, run=None) -> Handoff:
+    return HANDOFF.create(
+        Handoff(
+            project=project,
+            run=run or make_run(project),
+            kind="research",
+            brief="secret-run-id brief",
+            context_sha256="0" * 64,
+        ),
+        status="briefed",
         actor="matrix",
     )
 
