@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from approvals.models import ReviewerSettings
 from approvals.services import approval_request_create
 from artifacts.models import Artifact, Handoff, RetentionOverride
 from artifacts.transitions import ARTIFACT, HANDOFF
@@ -57,6 +58,7 @@ def populate(project: Project, colleague: User) -> None:
     make_member_of(project, colleague, Role.VIEWER)
     make_artifact(project)
     make_handoff(project)
+    ReviewerSettings.objects.create(project=project, enabled=False)
     RetentionOverride.objects.create(project=project, artifact_class="debug_log", days=3)
     # a site row for the second-factor device admin's own views (config, QR code)
     TOTPDevice.objects.get_or_create(user=colleague, name="matrix", defaults={"confirmed": True})
@@ -214,6 +216,7 @@ def add_values(label: str, target: Project | None) -> dict[str, Any]:
         "autopack_site.agentkey": {"name": f"new-{n}", "scopes": ["read"]},
         "policies.governancepolicy": {"change_reason": "a first policy"},
         "artifacts.retentionoverride": {"artifact_class": "video", "days": "5"},
+        "approvals.reviewersettings": {"enabled": True, "model": "claude-haiku-4-5"},
         "ledger.providercredential": {
             "provider": "shopify",
             "name": f"new-{n}",
@@ -233,6 +236,7 @@ def change_edits(label: str) -> dict[str, Any]:
         "policies.governancepolicy": {"max_auto_approve_lines": str(n), "change_reason": "m"},
         "ledger.providercredential": {"name": f"renamed-{n}"},
         "artifacts.retentionoverride": {"days": str(n + 10)},
+        "approvals.reviewersettings": {"model": f"claude-model-{n}"},
     }.get(label, {})
 
 
