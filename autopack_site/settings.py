@@ -247,7 +247,6 @@ STORAGES["artifacts"] = {
 }
 # The advisory reviewer (approvals/reviewer.py): off without a key in the project's secret
 # namespace (ANTHROPIC_API_KEY); the model is chosen per project in the admin.
-AUTOPACK_REVIEWER_DEFAULT_MODEL = env_str("AUTOPACK_REVIEWER_DEFAULT_MODEL", "claude-sonnet-4-5")
 AUTOPACK_REVIEWER_TIMEOUT_SECONDS = env_int("AUTOPACK_REVIEWER_TIMEOUT_SECONDS", 30)
 # After a rotation the previous signing secret keeps signing this long, so agents can install
 # the new one first (`manage.py signingsecret rotate --now` skips it for a leaked secret).
