@@ -17,6 +17,7 @@ RUN pip install "uv==0.13.9" \
  && pip install --require-hashes -r /tmp/requirements.txt
 COPY autopack_site ./autopack_site
 COPY runs ./runs
+COPY artifacts ./artifacts
 COPY policies ./policies
 COPY approvals ./approvals
 COPY ledger ./ledger

@@ -18,7 +18,9 @@ from approvals.models import (
     ApprovalRequest,
     ApprovalStatus,
     RejectReasonCode,
+    ReviewerSettings,
 )
+from approvals.reviewer import advice_for_page
 from approvals.services import approval_decide
 from autopack_site.admin_tools import ProjectListFilter, ProjectScopedAdminMixin, ReadOnlyInline
 from autopack_site.errors import DomainError
@@ -197,6 +199,7 @@ class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
             context.update(self.payload_context(obj))
             context["can_decide"] = obj.status == ApprovalStatus.PENDING
             context["reject_reason_codes"] = RejectReasonCode.choices
+            context["advice"] = advice_for_page(obj)
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     def payload_context(self, obj: ApprovalRequest) -> dict:
@@ -284,3 +287,22 @@ class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/approvals/approvalrequest/bulk_approve.html", context
         )
+
+
+@admin.register(ReviewerSettings)
+class ReviewerSettingsAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
+    """The advisory reviewer per project: on or off, and which Claude model. It stays off
+    without ANTHROPIC_API_KEY in the project's secret namespace (shown here)."""
+
+    list_display = ["project", "enabled", "model", "key_present", "updated_at"]
+    list_filter = [ProjectListFilter]
+    fields = ["project", "enabled", "model", "key_present"]
+    readonly_fields = ["key_present"]
+    add_capability = Capability.MANAGE_PROJECT
+    change_capability = Capability.MANAGE_PROJECT
+
+    @admin.display(description="ANTHROPIC_API_KEY present", boolean=True)
+    def key_present(self, row: ReviewerSettings) -> bool:
+        from approvals.reviewer import api_key_for
+
+        return bool(row.pk and api_key_for(row.project))

@@ -199,3 +199,50 @@ class NotificationEvent(TransitionEvent):
 
     def __str__(self) -> str:
         return f"notification #{self.delivery_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class ReviewerSettings(models.Model):
+    """Per project: whether the advisory reviewer (Claude) reads new approval requests, and
+    which model. Off by default, and off whatever this says without ANTHROPIC_API_KEY in the
+    project's secret namespace."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="reviewer_settings"
+    )
+    enabled = models.BooleanField(default=False)
+    model = models.CharField(max_length=100, default="claude-sonnet-4-5")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "reviewer settings"
+        verbose_name_plural = "reviewer settings"
+
+    def __str__(self) -> str:
+        return f"{self.project}: reviewer {'on' if self.enabled else 'off'} ({self.model})"
+
+
+class ReviewOutcome(models.TextChoices):
+    ADVICE = "advice"
+    ERROR = "error"
+
+
+class ApprovalReview(AppendOnlyModel):
+    """The advisory reviewer's answer to one approval request, written once: advice (summary,
+    concerns, questions) or an error (failure, timeout, malformed answer). Advice never
+    changes a decision; it is shown to the operator with its model, time and cost."""
+
+    request = models.OneToOneField(ApprovalRequest, on_delete=models.PROTECT, related_name="review")
+    outcome = models.CharField(max_length=16, choices=ReviewOutcome.choices)
+    model = models.CharField(max_length=100)
+    summary = models.TextField(blank=True)
+    concerns = models.JSONField(default=list, blank=True)
+    questions = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"review of #{self.request_id}: {self.outcome}"

@@ -17,6 +17,7 @@ from approvals.models import (
     RejectReasonCode,
 )
 from approvals.notifications import notifications_enqueue
+from approvals.reviewer import review_enqueue
 from approvals.transitions import APPROVAL, CONSUMER_STATUSES, NOTIFY_EVENTS
 from autopack_site.actors import SYSTEM, actor_of_key, actor_of_user
 from autopack_site.canonical import sha256_of
@@ -176,6 +177,7 @@ def _create_locked(*, project, kind, subject, pending_window, validity_window, *
     if older:
         ApprovalRequest.objects.filter(pk__in=[r.pk for r in older]).update(superseded_by=created)
     notifications_enqueue(request=created, event="created")
+    review_enqueue(created)
     return created
 
 

@@ -23,3 +23,10 @@ def approvals_expire_due() -> int:
 def approvals_redeliver() -> int:
     """What a crash between a decision's commit and its consumer's handler left undelivered."""
     return approvals_redeliver_lost()
+
+
+def approval_review(request_id: int) -> str:
+    """Advice only: a review never changes a request (approvals/reviewer.py)."""
+    from approvals.reviewer import approval_review_run
+
+    return approval_review_run(request_id)

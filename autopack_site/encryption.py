@@ -13,7 +13,15 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-__all__ = ["InvalidToken", "open_sealed", "seal"]
+__all__ = [
+    "InvalidToken",
+    "NoEncryptionKey",
+    "file_encryption_configured",
+    "open_sealed",
+    "open_sealed_bytes",
+    "seal",
+    "seal_bytes",
+]
 
 
 def _derived_key(secret: str) -> bytes:
@@ -36,3 +44,34 @@ def seal(plaintext: str) -> str:
 def open_sealed(token: str) -> str:
     """The plaintext, or InvalidToken when no configured key opens it."""
     return _keyring().decrypt(token.encode()).decode()
+
+
+# --- files at rest (run artifacts) ------------------------------------------------------------
+# Their keys are never derived: whoever stores personal data or browser state says so by
+# configuring AUTOPACK_ARTIFACT_KEYS, and the classes that need encryption are refused without.
+
+
+class NoEncryptionKey(Exception):
+    """AUTOPACK_ARTIFACT_KEYS is empty: nothing can be stored encrypted."""
+
+
+def _file_keyring() -> MultiFernet:
+    keys = list(settings.AUTOPACK_ARTIFACT_KEYS)
+    if not keys:
+        raise NoEncryptionKey("AUTOPACK_ARTIFACT_KEYS is not configured.")
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def file_encryption_configured() -> bool:
+    return bool(settings.AUTOPACK_ARTIFACT_KEYS)
+
+
+def seal_bytes(data: bytes) -> bytes:
+    """``data`` encrypted with the first artifact key (NoEncryptionKey without one)."""
+    return _file_keyring().encrypt(data)
+
+
+def open_sealed_bytes(token: bytes) -> bytes:
+    """The plaintext under any configured artifact key; InvalidToken when none opens it. An old
+    key left in the list keeps files written under it readable after a rotation."""
+    return _file_keyring().decrypt(token)

@@ -38,6 +38,12 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.AUTOPACK_MAX_BODY_BYTES
+        if (
+            request.method == "POST"
+            and request.path.startswith("/api/")
+            and (request.path.endswith("/artifacts"))
+        ):  # an artifact upload has its own limit, plus room for the multipart framing
+            limit = settings.AUTOPACK_ARTIFACT_MAX_BYTES + 65_536
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -49,6 +49,10 @@ class Scope(models.TextChoices):
     RUNS_WRITE = "runs:write", "runs:write: create runs, claim and complete phases"
     ACTIONS_WRITE = "actions:write", "actions:write: propose external actions"
     TRADING_WRITE = "trading:write", "trading:write: pre-trade checks, kill switch"
+    HANDOFF_WRITE = (
+        "handoff:write",
+        "handoff:write: a sub-agent's key: read a run's handoff context, submit handoffs",
+    )
 
 
 class AgentKey(models.Model):

@@ -6,6 +6,7 @@ PERSONAL_DATA_PATTERNS (e-mail addresses, card numbers). ``scrub`` also replaces
 secrets its caller used. Everything masked reads MASK, wherever it is shown.
 """
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -113,3 +114,89 @@ def credential_paths(value: Any, path: str = "") -> list[str]:
     elif isinstance(value, str) and contains_credential(value):
         found.append(path or "(value)")
     return found
+
+
+# --- thorough redaction for what is stored (run artifacts), with a count -------------------------
+# Stored files get more than logs: telephone numbers and IP addresses too (in a log line an
+# address is often the point; in a stored HAR it is a person's), and `name=value` / `name: value`
+# assignments whose name looks secret (a password in a config dump matches no value pattern).
+CONTACT_PATTERNS = (
+    # +44 20 7946 0958, (555) 123-4567, 555.123.4567: three groups with separators
+    re.compile(
+        r"(?<![\w.+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)|\d{2,4})[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w.])"
+    ),
+    re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),  # IPv4
+    # IPv6: eight groups, or a "::" abbreviation (so a time like 12:00:00 is not one)
+    re.compile(
+        r"(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,5})?"
+        r"|::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6}))(?![\w:])"
+    ),
+)
+SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|cookie|session|signature|credential|authorization)[\w-]*[\"']?\s*[:=]\s*[\"']?)"
+    r"(?!\[redacted\])([^\s\"'&;,]+)"
+)
+
+
+def scrub_counted(text: str, *, secrets: Iterable[str] = ()) -> tuple[str, int]:
+    """Thorough ``scrub`` for stored text: what ``scrub`` masks plus secret-named assignments,
+    telephone numbers and IP addresses. Returns the text and how many values were masked."""
+    count = 0
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            for spelling in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                count += text.count(spelling)
+                text = text.replace(spelling, MASK)
+    for pattern in CREDENTIAL_PATTERNS:  # first: "Authorization: Bearer x" is one value
+        text, n = pattern.subn(MASK, text)
+        count += n
+    text, n = SECRET_ASSIGNMENT.subn(lambda m: m.group(1) + MASK, text)
+    count += n
+    for pattern in (*PERSONAL_DATA_PATTERNS, *CONTACT_PATTERNS):
+        text, n = pattern.subn(MASK, text)
+        count += n
+    return text, count
+
+
+def redact_counted(value: Any) -> tuple[Any, int]:
+    """Thorough ``redact`` for stored JSON (and HAR, which is JSON): secret-named keys masked;
+    HAR's ``{"name": ..., "value": ...}`` pairs (headers, cookies, query strings, form fields)
+    masked when the name looks secret or they are cookies; strings that hold JSON (request and
+    response bodies) redacted as JSON; every other string scrubbed thoroughly. Returns the
+    value and how many values were masked."""
+    counter = [0]
+
+    def walk(item: Any, parent_key: str = "") -> Any:
+        if isinstance(item, dict):
+            pair = isinstance(item.get("name"), str) and "value" in item
+            if pair and (parent_key.lower() == "cookies" or is_secret_key(item["name"])):
+                counter[0] += 1
+                return {**item, "value": MASK}
+            out = {}
+            for key, inner in item.items():
+                if isinstance(key, str) and is_secret_key(key) and inner not in (None, "", [], {}):
+                    counter[0] += 1
+                    out[key] = MASK
+                else:
+                    out[key] = walk(inner, str(key))
+            return out
+        if isinstance(item, list | tuple):
+            return [walk(inner, parent_key) for inner in item]
+        if isinstance(item, str):
+            stripped = item.strip()
+            if stripped[:1] in ("{", "[") and len(stripped) > 1:
+                try:
+                    inner = json.loads(stripped)
+                except ValueError:
+                    inner = None
+                if isinstance(inner, dict | list):
+                    return json.dumps(walk(inner, parent_key), ensure_ascii=False)
+            text, n = scrub_counted(item)
+            counter[0] += n
+            return text
+        return item
+
+    result = walk(value)
+    return result, counter[0]

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "approvals",
     "ledger",
     "trading",
+    "artifacts",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,24 @@ AUTOPACK_ENCRYPTION_KEYS = env_list("AUTOPACK_ENCRYPTION_KEYS")
 # Provider secrets: the file <dir>/<project slug>/<NAME> when set, else the environment
 # variable AUTOPACK_SECRET_<PROJECT>__<NAME> (autopack_site/project_secrets.py).
 AUTOPACK_SECRETS_DIR = env_str("AUTOPACK_SECRETS_DIR", "")
+
+# --- Run artifacts (docs/artifacts.md) ---------------------------------------------------------
+# Fernet keys for artifacts stored encrypted (HAR, browser state, personal data): the first
+# encrypts, all decrypt (rotation without re-upload). Never derived: classes that need
+# encryption are refused while this is empty.
+AUTOPACK_ARTIFACT_KEYS = env_list("AUTOPACK_ARTIFACT_KEYS")
+# The storage alias artifacts are written through (any Django storage backend in STORAGES).
+AUTOPACK_ARTIFACT_STORAGE = env_str("AUTOPACK_ARTIFACT_STORAGE", "artifacts")
+AUTOPACK_ARTIFACT_ROOT = Path(env_str("AUTOPACK_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
+# An upload's own size limit (the JSON body limit does not apply to it).
+AUTOPACK_ARTIFACT_MAX_BYTES = env_int("AUTOPACK_ARTIFACT_MAX_BYTES", 20 * 1_048_576)
+STORAGES["artifacts"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(AUTOPACK_ARTIFACT_ROOT)},
+}
+# The advisory reviewer (approvals/reviewer.py): off without a key in the project's secret
+# namespace (ANTHROPIC_API_KEY); the model is chosen per project in the admin.
+AUTOPACK_REVIEWER_TIMEOUT_SECONDS = env_int("AUTOPACK_REVIEWER_TIMEOUT_SECONDS", 30)
 # After a rotation the previous signing secret keeps signing this long, so agents can install
 # the new one first (`manage.py signingsecret rotate --now` skips it for a leaked secret).
 AUTOPACK_SIGNING_SECRET_GRACE_SECONDS = env_int("AUTOPACK_SIGNING_SECRET_GRACE_SECONDS", 86400)

@@ -58,6 +58,18 @@ BODIES = {
         {"provider": "alpaca", "action": "orders.create", "payload": ORDER, "dry_run": True},
         "AAPL",
     ),
+    "run-handoff-briefs": (
+        {"kind": "research", "strict": "__BAD__", "instructions": "__TITLE__"},
+        False,
+    ),
+    "run-handoffs": (
+        {
+            "handoff_id": "__HANDOFF__",
+            "sections": {"summary": "s", "findings": "__BAD__", "sources": "none"},
+            "confidence": 0.5,
+        },
+        "found",
+    ),
     "action-result": (
         {"outcome": "succeeded", "payload_hash": "__HASH__", "summary": {"r": ["__BAD__"]}},
         "ok",
@@ -75,6 +87,8 @@ BAD_VALUES = {
     "nul_key": ('{"k\\u0000": 1}', 422, "validation_error", "string_nul"),
 }
 NO_BODY = {"action-claim"}  # POST with no request body: nothing to refuse
+# multipart uploads: their bad input is below (test_a_multipart_route_refuses_bad_input)
+MULTIPART = {"run-artifacts": {"artifact_class": "run_log", "sha256": "0" * 64}}
 
 
 def body_routes() -> dict[str, str]:
@@ -127,10 +141,14 @@ def world(db):
         HTTP_IDEMPOTENCY_KEY="setup",
     ).json()
     assert client.post(f"/api/v1/actions/{action['id']}/claim").status_code == 200
+    handoff = client.post(
+        f"/api/v1/runs/{run['id']}/handoffs/briefs", {"kind": "research"}, format="json"
+    ).json()
     ids = {
         "run_pk": run["id"],
         "attempt_pk": attempt["attempt"]["id"],
         "action_pk": action["id"],
+        "handoff_pk": handoff["id"],
     }
     return client, ids, action["payload_hash"]
 
@@ -140,7 +158,14 @@ def everything() -> dict[str, list[dict]]:
     fair-use counter aside: every request counts, refused or not)."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"autopack_site", "runs", "ledger", "approvals", "policies"}:
+        if model._meta.app_label in {
+            "autopack_site",
+            "runs",
+            "ledger",
+            "approvals",
+            "policies",
+            "artifacts",
+        }:
             if model in (AgentKey, KeyRequestWindow):
                 continue
             state[model._meta.label] = list(model.objects.order_by("pk").values())
@@ -153,7 +178,26 @@ ROUTES = body_routes()
 
 
 def test_every_route_with_a_body_is_covered():
-    assert set(ROUTES) == set(BODIES), "add a body for each new route to BODIES"
+    assert set(ROUTES) == set(BODIES) | set(MULTIPART), "add a body for each new route to BODIES"
+
+
+@pytest.mark.parametrize("name", sorted(MULTIPART))
+def test_a_multipart_route_refuses_bad_input(world, name):
+    """JSON where a form belongs is 415; NUL in a field, or no file, is 422; nothing written."""
+    client, ids, _ = world
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), ROUTES[name])
+    before = everything()
+    response = client.generic("POST", path, b"{}", content_type="application/json")
+    assert response.status_code == 415, response.content
+    assert response.json()["error"]["code"]
+    fields = dict(MULTIPART[name])
+    assert client.post(path, fields, format="multipart").status_code == 422
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    nul = {**fields, "name": "a\x00b", "file": SimpleUploadedFile("f.txt", b"x")}
+    response = client.post(path, nul, format="multipart")
+    assert response.status_code == 422, response.content
+    assert everything() == before
 
 
 def send(client, route: str, ids: dict, raw: str, key: str):
@@ -169,6 +213,7 @@ def test_bad_input_is_a_4xx_and_writes_nothing(world, name):
     route = ROUTES[name]
     template, good = BODIES[name]
     text = json.dumps(template).replace("__HASH__", payload_hash)
+    text = text.replace('"__HANDOFF__"', str(ids.get("handoff_pk")))
     assert PLACEHOLDER in text
     before = everything()
     for label, (raw, status, code, field_type) in BAD_VALUES.items():

@@ -12,6 +12,7 @@ PACKAGES = [
     "policies",
     "approvals",
     "runs",
+    "artifacts",
     "ledger",
     "trading",
     "autopack_client",

@@ -101,7 +101,8 @@ def environment_violations(root: Path) -> list[str]:
         for match in re.findall(r"^#?\s*([A-Z][A-Z0-9_<>]*)=", example.read_text(), re.M)
     }
     problems += [
-        f".env.example: {name} (documented at {where}) is missing"
+        f".env.example: {name} (documented at {where}) is missing; regenerate it with "
+        ".venv/bin/python .ci/write_env_example.py"
         for name, where in documented.items()
         if name not in listed
     ]
@@ -131,7 +132,7 @@ def run_layout_violations(root: Path) -> list[str]:
                     f"{path.relative_to(root)}:{number}: the run id is spelled <run_id>"
                 )
             for spelled in re.findall(r"\.autonomous_runs/[^\s`'\"]*", line):
-                if spelled != ".autonomous_runs/<project>/runs/<family>/<run_id>/":
+                if not spelled.startswith(".autonomous_runs/<project>/runs/<family>/<run_id>/"):
                     problems.append(
                         f"{path.relative_to(root)}:{number}: run layout spelled {spelled!r}; it is "
                         "`.autonomous_runs/<project>/runs/<family>/<run_id>/`"

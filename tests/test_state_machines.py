@@ -20,7 +20,7 @@ from autopack_site.state_machine import MACHINES, IllegalTransition, StateMachin
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = [
     path
-    for app in ("autopack_site", "runs", "approvals", "ledger", "policies", "trading")
+    for app in ("autopack_site", "runs", "approvals", "ledger", "policies", "trading", "artifacts")
     for path in (ROOT / app).rglob("*.py")
     if "tests" not in path.parts and "migrations" not in path.parts
 ]
@@ -31,6 +31,7 @@ ORM_WRITES = {"update", "create", "bulk_create", "get_or_create", "update_or_cre
 def _governed_model_names() -> set[str]:
     apps.get_models()  # every app's transitions module is imported by its services
     import approvals.transitions  # noqa: F401
+    import artifacts.transitions  # noqa: F401
     import ledger.transitions  # noqa: F401
     import runs.transitions  # noqa: F401
 
@@ -161,7 +162,19 @@ def _rows():
             project=project, kind="patch", subject=f"s-{n}", title="t", payload={"n": n}
         )
 
+    def artifact():
+        from tests.role_matrix.world import make_artifact
+
+        return make_artifact(project)
+
+    def handoff():
+        from tests.role_matrix.world import make_handoff
+
+        return make_handoff(project, run)
+
     return {
+        "Artifact": artifact,
+        "Handoff": handoff,
         "Run": lambda: make_run(project),
         "Phase": lambda: make_run(project).phases.get(key="plan"),
         "Attempt": attempt,

@@ -34,6 +34,9 @@ def agent_url_patterns():
     return found
 
 
+from tests.role_matrix.world import make_artifact, make_handoff  # noqa: E402
+
+
 def test_every_agent_view_is_project_scoped():
     for route, view_class, _name in agent_url_patterns():
         if route in PUBLIC_PATHS:
@@ -69,6 +72,8 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
         "attempt_pk": attempt.pk,
         "approval_pk": approval.pk,
         "action_pk": action.pk,
+        "artifact_pk": make_artifact(owner).pk,
+        "handoff_pk": make_handoff(owner, run).pk,
     }
     outsider = agent_client(
         make_key(

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from approvals.models import ApprovalStatus
 from approvals.services import approval_request_create
+from artifacts.models import RetentionOverride
 from autopack_site.models import Project, ProjectMembership, Role
 from autopack_site.services import agent_key_create
 from ledger.models import ActionStatus
@@ -130,6 +131,13 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("ledger.providercredential", "delete_selected"): Scenario(
         make_credential, lambda credential: _fresh(credential) is None, lambda c: {"post": "yes"}
+    ),
+    ("artifacts.retentionoverride", "delete_selected"): Scenario(
+        lambda p: RetentionOverride.objects.get_or_create(
+            project=p, artifact_class="screenshot", defaults={"days": 3}
+        )[0],
+        lambda override: _fresh(override) is None,
+        lambda o: {"post": "yes"},
     ),
 }
 

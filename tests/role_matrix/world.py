@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from approvals.models import ReviewerSettings
 from approvals.services import approval_request_create
+from artifacts.models import Artifact, Handoff, RetentionOverride
+from artifacts.transitions import ARTIFACT, HANDOFF
 from autopack_site.models import Project, ProjectMembership, Role, WorkerHeartbeat
 from autopack_site.services import agent_key_create, membership_grant
 from ledger.models import ActionStatus, ExternalAction, ProviderCredential
@@ -53,8 +56,45 @@ def populate(project: Project, colleague: User) -> None:
     make_credential(project)
     agent_key_create(project=project, name="matrix", scopes=["read"])
     make_member_of(project, colleague, Role.VIEWER)
+    make_artifact(project)
+    make_handoff(project)
+    ReviewerSettings.objects.create(project=project, enabled=False)
+    RetentionOverride.objects.create(project=project, artifact_class="debug_log", days=3)
     # a site row for the second-factor device admin's own views (config, QR code)
     TOTPDevice.objects.get_or_create(user=colleague, name="matrix", defaults={"confirmed": True})
+
+
+def make_artifact(project: Project) -> Artifact:
+    run = make_run(project)
+    return ARTIFACT.create(
+        Artifact(
+            project=project,
+            run=run,
+            name=f"matrix-{next(unique)}.txt",
+            artifact_class="run_log",
+            storage_path=f"{run.layout_path}artifacts/matrix.txt",
+            size=1,
+            stored_size=1,
+            sha256="0" * 64,
+            content_sha256="0" * 64,
+        ),
+        status="stored",
+        actor="matrix",
+    )
+
+
+def make_handoff(project: Project, run=None) -> Handoff:
+    return HANDOFF.create(
+        Handoff(
+            project=project,
+            run=run or make_run(project),
+            kind="research",
+            brief="secret-run-id brief",
+            context_sha256="0" * 64,
+        ),
+        status="briefed",
+        actor="matrix",
+    )
 
 
 def make_member_of(project: Project, user: User, role: str) -> ProjectMembership:
@@ -175,6 +215,8 @@ def add_values(label: str, target: Project | None) -> dict[str, Any]:
         "autopack_site.projectmembership": {"user": "newcomer", "role": Role.VIEWER},
         "autopack_site.agentkey": {"name": f"new-{n}", "scopes": ["read"]},
         "policies.governancepolicy": {"change_reason": "a first policy"},
+        "artifacts.retentionoverride": {"artifact_class": "video", "days": "5"},
+        "approvals.reviewersettings": {"enabled": True, "model": "claude-haiku-4-5"},
         "ledger.providercredential": {
             "provider": "shopify",
             "name": f"new-{n}",
@@ -193,6 +235,8 @@ def change_edits(label: str) -> dict[str, Any]:
         "autopack_site.project": {"name": f"Renamed {n}"},
         "policies.governancepolicy": {"max_auto_approve_lines": str(n), "change_reason": "m"},
         "ledger.providercredential": {"name": f"renamed-{n}"},
+        "artifacts.retentionoverride": {"days": str(n + 10)},
+        "approvals.reviewersettings": {"model": f"claude-model-{n}"},
     }.get(label, {})
 
 
