@@ -1,8 +1,5 @@
 """Agents read approval requests (and long-poll them); humans decide in the admin only."""
 
-import hmac
-
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -16,15 +13,9 @@ from approvals.schemas import (
     ApprovalQuery,
     ApprovalSummaryOut,
 )
+from autopack_site.actors import actor_for_agents, actor_of_user
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES
-
-
-def approver_label(user_id: int) -> str:
-    """Agents learn that an operator decided, and can tell two decisions apart, but never who:
-    an id keyed by the server's secret, stable per user."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"approver:{user_id}".encode(), "sha256")
-    return f"operator:{digest.hexdigest()[:12]}"
 
 
 def approval_out(request: ApprovalRequest) -> ApprovalOut:
@@ -48,7 +39,7 @@ def approval_out(request: ApprovalRequest) -> ApprovalOut:
         decisions=[
             ApprovalDecisionOut(
                 verdict=d.verdict,
-                approver=approver_label(d.approver_id),
+                approver=actor_for_agents(actor_of_user(d.approver)),
                 reason=d.reason,
                 reason_code=d.reason_code,
                 payload_hash_seen=d.payload_hash_seen,

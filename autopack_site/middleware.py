@@ -2,6 +2,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 
 from autopack_site.errors import error_response
 from autopack_site.request_context import current_request_id
@@ -64,4 +65,23 @@ class BodySizeLimitMiddleware:
                 f"The query string is {query_length} bytes; the limit is {query_limit}.",
                 {"limit_bytes": query_limit, "query_bytes": query_length},
             )
+        return self.get_response(request)
+
+
+class AdminTextHygieneMiddleware:
+    """Refuses admin form posts that carry NUL characters (400), before any view reads them:
+    PostgreSQL cannot store NUL in text, and a view that reads request.POST itself (a
+    confirmation page's reason, say) would otherwise fail with a 500. The API refuses them in
+    autopack_site/api/inputs.py."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path.startswith("/admin/"):
+            for name, values in request.POST.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return HttpResponseBadRequest(
+                        "The form held a NUL character, which no field accepts. Nothing was saved."
+                    )
         return self.get_response(request)

@@ -75,6 +75,10 @@ INSTALLED_APPS = [
     "artifacts",
 ]
 
+# messages live in the session, not in a cookie: a new agent key is shown once in a message, and a
+# cookie is signed but readable
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 MIDDLEWARE = [
     "autopack_site.middleware.RequestIDMiddleware",
     "autopack_site.middleware.BodySizeLimitMiddleware",
@@ -88,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "autopack_site.middleware.AdminTextHygieneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last, as django-axes asks: it turns a locked-out login into the lockout page
     "axes.middleware.AxesMiddleware",

@@ -6,6 +6,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from autopack_site.actors import actor_for_agents
 from autopack_site.api.base import ProjectScopedAPIView
 from autopack_site.api.openapi import ERROR_RESPONSES, error_response, idempotency_key_header
 from autopack_site.errors import Conflict, error_body
@@ -180,7 +181,7 @@ class ActionsExportView(ProjectScopedAPIView):
                     {
                         "from": event.from_status,
                         "to": event.to_status,
-                        "actor": event.actor,
+                        "actor": actor_for_agents(event.actor),
                         "detail": event.detail,
                         "at": event.created_at.isoformat(),
                     }

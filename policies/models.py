@@ -28,7 +28,9 @@ class GovernancePolicy(models.Model):
         max_length=8, choices=SafetyProfile.choices, default=SafetyProfile.STRICT
     )
     case_insensitive_paths = models.BooleanField(
-        default=False, help_text="Match paths case-insensitively (for Windows/macOS targets)."
+        default=True,
+        help_text="Match paths case-insensitively, as a macOS or Windows checkout resolves them "
+        "(.ENV is .env there). Turn off only for repositories used on case-sensitive filesystems.",
     )
     max_auto_approve_lines = models.PositiveIntegerField(
         default=200, help_text="Patches with more changed lines always need a human."

@@ -41,7 +41,7 @@ class PolicySnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     safety_profile: Literal["strict", "normal"] = "strict"
-    case_insensitive_paths: bool = False
+    case_insensitive_paths: bool = True
     max_auto_approve_lines: int = Field(default=200, ge=0)
     max_auto_approve_risk: float = Field(default=0.3, ge=0, le=1)
     first_run_requires_approval: bool = True

@@ -1,5 +1,6 @@
 """ORM rows → the response models in runs.schemas."""
 
+from autopack_site.actors import actor_for_agents
 from policies.schemas import PatchOut, PolicyDecisionOut
 from policies.serializers import decision_out_fields
 from runs.models import Attempt, Patch, Phase, Run, UsageEvent
@@ -78,7 +79,7 @@ def run_export_document(run: Run, *, usage: dict, usage_events, events) -> dict:
             "attempt": event.attempt_id,
             "from": event.from_status,
             "to": event.to_status,
-            "actor": event.actor,
+            "actor": actor_for_agents(event.actor),
             "reason": event.reason,
             "at": event.created_at.isoformat(),
         }

@@ -33,7 +33,9 @@ MAX_JSON_DEPTH = 64
 # Ids and counters are 64-bit in the database; SQLite cannot even bind a larger integer.
 MAX_BIGINT = 2**63 - 1
 # U+202A-U+202E (embeddings, overrides) and U+2066-U+2069 (isolates): "Trojan Source".
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# U+061C, U+200E and U+200F (marks) reorder text too.
+BIDI_CONTROL_CHARS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROLS = re.compile(f"[{BIDI_CONTROL_CHARS}]")
 _MAX_FIELD_ERRORS = 20
 
 
@@ -53,7 +55,8 @@ def _refuse_bidi(text: str) -> str:
     if BIDI_CONTROLS.search(text):
         raise PydanticCustomError(
             "bidi_control",
-            "Bidirectional control characters (U+202A-U+202E, U+2066-U+2069) are not allowed.",
+            "Bidirectional control characters (U+061C, U+200E, U+200F, U+202A-U+202E, "
+            "U+2066-U+2069) are not allowed.",
         )
     return text
 

@@ -19,6 +19,7 @@ from approvals.services import approval_consume
 from autopack_site.actors import SYSTEM
 from autopack_site.canonical import sha256_of
 from autopack_site.errors import DomainError
+from autopack_site.models import AgentKey
 from autopack_site.redaction import redact, scrub
 from ledger.conf import ledger_settings
 from ledger.guards import verdict_at_execution
@@ -112,8 +113,19 @@ class ExecutionRefused(Exception):
 
 
 def action_verify(action: ExternalAction, worker: str) -> None:
-    """Payload hash, then the approval: checked and consumed in one locked step. Raises
-    ExecutionRefused."""
+    """The proposing key, the payload hash, then the approval: checked and consumed in one
+    locked step. Raises ExecutionRefused."""
+    if (
+        action.requested_by_key_id
+        and AgentKey.objects.filter(
+            pk=action.requested_by_key_id, revoked_at__isnull=False
+        ).exists()
+    ):
+        # revoking cancels what the key had waiting; this catches a proposal that committed
+        # while the revocation's sweep ran
+        raise ExecutionRefused(
+            ActionStatus.FAILED, "key_revoked", "The agent key that proposed it was revoked."
+        )
     if sha256_of(approved_payload(action)) != action.payload_hash:
         raise ExecutionRefused(
             ActionStatus.FAILED,

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
+from autopack_site.api.inputs import BIDI_CONTROL_CHARS
+
 # C0 controls, DEL, and the bidirectional controls that make a path read as another.
-_CONTROL = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f{BIDI_CONTROL_CHARS}]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 

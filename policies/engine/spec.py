@@ -76,7 +76,7 @@ class PolicySpec:
     protected_paths: tuple[str, ...] = ()
     denied_paths: tuple[str, ...] = ()
     auto_approvable_paths: tuple[str, ...] = ()
-    case_insensitive_paths: bool = False
+    case_insensitive_paths: bool = True
     max_auto_approve_lines: int = 200
     max_auto_approve_risk: float = 0.3
     first_run_requires_approval: bool = True

@@ -67,10 +67,10 @@ def test_protected_path_attacks_still_match(raw):
     ]
 
 
-def test_case_insensitive_project_matches_other_case():
+def test_paths_match_in_any_case_unless_the_policy_says_the_filesystem_is_case_sensitive():
     spec = dict(version=1, protected_paths=("docs/",), safety_profile=SafetyProfile.NORMAL)
-    sensitive = compile_policy(PolicySpec(**spec))
-    insensitive = compile_policy(PolicySpec(**spec, case_insensitive_paths=True))
+    sensitive = compile_policy(PolicySpec(**spec, case_insensitive_paths=False))
+    insensitive = compile_policy(PolicySpec(**spec))
     patch = parse_patch(diff_for("DOCS/a.md"))
     assert decide_patch(sensitive, patch, first_run=False).outcome is Effect.ALLOW
     assert decide_patch(insensitive, patch, first_run=False).outcome is Effect.REQUIRE_APPROVAL
@@ -376,3 +376,16 @@ def test_to_dict_is_json_ready():
     decision = decide_action(policy_with(), ActionRequest("x", "y"))
     body = json.loads(json.dumps(decision.to_dict()))
     assert set(body) == {"outcome", "policy_version", "reasons", "matched_rules", "risk", "hint"}
+
+
+@pytest.mark.parametrize("spelling", [".ENV", ".Env", "config/.ENV"])
+def test_a_denied_file_in_another_case_is_denied_by_default(spelling):
+    policy = compile_policy(PolicySpec(version=1, denied_paths=(".env", "**/.env")))
+    patch = parse_patch(diff_for(spelling))
+    assert decide_patch(policy, patch, first_run=False).outcome is Effect.DENY
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"])
+def test_bidirectional_marks_in_a_path_are_refused(mark):
+    with pytest.raises(PatchParseError):
+        parse_patch(diff_for(f"docs/x{mark}.md"))
