@@ -28,7 +28,15 @@ from autopack_site.selectors import agent_key_by_prefix
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 STAFF_GROUP = "Autopack staff"
-AUTOPACK_APPS = ("autopack_site", "runs", "policies", "approvals", "ledger", "trading")
+AUTOPACK_APPS = (
+    "autopack_site",
+    "runs",
+    "policies",
+    "approvals",
+    "ledger",
+    "trading",
+    "publishing",
+)
 
 
 def project_create(*, slug: str, name: str = "") -> Project:

@@ -114,3 +114,9 @@ def emergency_switch_release(
         )
         outbox_send(RELEASE_TASK)
     return switch
+
+
+def switch_for_new_project(sender, instance: Project, created: bool, raw: bool = False, **kwargs):
+    """Every project has its switch from the start (released), so the admin lists it."""
+    if created and not raw:
+        _locked_switch(instance)

@@ -144,7 +144,7 @@ def test_a_closed_gate_holds_publishing_and_acknowledging_releases_it(
     for source in sources:
         policy_source_fetch(source.pk)
     _ack_all(project, approver)
-    community, synthetic = sources
+    _community, synthetic = sources
     if state == "missing":  # a required source added and not fetched yet
         pages.pages.set("/spam", page("Synthetic media, spam section: no spam."))
         synthetic = PolicySource.objects.create(
