@@ -46,8 +46,6 @@ class PacketsView(ProjectScopedAPIView):
 
 
 class PacketDetailView(ProjectScopedAPIView):
-    write_scopes = ("actions:write",)
-
     @extend_schema(
         operation_id="publish_packets_get", responses={200: PacketOut, **ERROR_RESPONSES}
     )
@@ -55,15 +53,24 @@ class PacketDetailView(ProjectScopedAPIView):
         packet = self.get_scoped(selectors.packet_get, "publish packet", pk=packet_pk)
         return Response(packet_out(packet).model_dump(mode="json"))
 
+
+class PacketRevisionsView(ProjectScopedAPIView):
+    read_scopes = ()
+    write_scopes = ("actions:write",)
+
     @extend_schema(
-        operation_id="publish_packets_edit",
+        operation_id="publish_packets_revise",
         request=PacketIn,
         responses={
-            200: OpenApiResponse(PacketOut, description="Edited: reviewed again."),
+            200: OpenApiResponse(
+                PacketOut,
+                description="The packet's new content (its revision + 1): checked, hashed and "
+                "reviewed again; the old content's approval no longer counts.",
+            ),
             **ERROR_RESPONSES,
         },
     )
-    def put(self, request, packet_pk: int):
+    def post(self, request, packet_pk: int):
         packet = self.get_scoped(selectors.packet_get, "publish packet", pk=packet_pk)
         body = self.parse_body(PacketIn)
         packet = packet_edit(

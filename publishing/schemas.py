@@ -101,7 +101,7 @@ class SwitchIn(StrictIn):
 
 class SwitchOut(BaseModel):
     scope: Literal["project", "installation"]
-    status: Literal["engaged", "released"]
+    status: str = Field(description="engaged or released")
     reason: str
     engaged_by: str
     engaged_at: datetime | None

@@ -58,6 +58,25 @@ BODIES = {
         {"provider": "alpaca", "action": "orders.create", "payload": ORDER, "dry_run": True},
         "AAPL",
     ),
+    "publish-packets": (
+        {
+            "provider": "youtube",
+            "action": "videos.insert",
+            "title": "__TITLE__",
+            "tags": ["__BAD__"],
+        },
+        "ok",
+    ),
+    "publish-packet-revisions": (
+        {
+            "provider": "youtube",
+            "action": "videos.insert",
+            "title": "__TITLE__",
+            "tags": ["__BAD__"],
+        },
+        "ok",
+    ),
+    "emergency-switch": ({"reason": "__BAD__"}, "checking the brakes"),
     "action-result": (
         {"outcome": "succeeded", "payload_hash": "__HASH__", "summary": {"r": ["__BAD__"]}},
         "ok",
@@ -127,10 +146,16 @@ def world(db):
         HTTP_IDEMPOTENCY_KEY="setup",
     ).json()
     assert client.post(f"/api/v1/actions/{action['id']}/claim").status_code == 200
+    packet = client.post(
+        "/api/v1/publish-packets",
+        {"provider": "youtube", "action": "videos.insert", "title": "t"},
+        format="json",
+    ).json()
     ids = {
         "run_pk": run["id"],
         "attempt_pk": attempt["attempt"]["id"],
         "action_pk": action["id"],
+        "packet_pk": packet["id"],
     }
     return client, ids, action["payload_hash"]
 
@@ -140,7 +165,14 @@ def everything() -> dict[str, list[dict]]:
     fair-use counter aside: every request counts, refused or not)."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"autopack_site", "runs", "ledger", "approvals", "policies"}:
+        if model._meta.app_label in {
+            "autopack_site",
+            "runs",
+            "ledger",
+            "approvals",
+            "policies",
+            "publishing",
+        }:
             if model in (AgentKey, KeyRequestWindow):
                 continue
             state[model._meta.label] = list(model.objects.order_by("pk").values())

@@ -60,8 +60,8 @@ def test_a_packet_edited_after_approval_stops_the_queued_action_before_the_call(
     approve(packet["id"], approver)
     body = propose(actor, "p-6", "youtube", "videos.insert", video(packet["reference"])).json()
     assert body["status"] == "approved"
-    edited = actor.put(
-        f"/api/v1/publish-packets/{packet['id']}",
+    edited = actor.post(
+        f"/api/v1/publish-packets/{packet['id']}/revisions",
         packet_body(description="Now with a different text."),
         format="json",
     ).json()
