@@ -13,7 +13,8 @@ from ledger.tests.conftest import (  # noqa: F401  (fixtures)
     propose,
 )
 from policies.services import policy_save_snapshot
-from publishing.models import PublishPacket
+from publishing.models import PolicySource, PublishPacket
+from publishing.tests.policy_server import PolicyServer, page
 
 POLICY = {
     "safety_profile": "normal",
@@ -92,3 +93,32 @@ def submit(client, **extra) -> dict:
     response = client.post("/api/v1/publish-packets", packet_body(**extra), format="json")
     assert response.status_code == 201, response.content
     return response.json()
+
+
+@pytest.fixture
+def pages(settings):
+    server = PolicyServer()
+    # the server is on loopback: only an operator-configured origin may be, like the fake
+    settings.AUTOPACK_OUTBOUND_ALLOW = [*settings.AUTOPACK_OUTBOUND_ALLOW, server.url]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sources(publishing_project, pages):
+    made = []
+    for name, path in (("Community guidelines", "/community"), ("Synthetic media", "/ai")):
+        pages.pages.set(path, page(f"{name}: be kind.", "No spam.", noise="v1"))
+        made.append(
+            PolicySource.objects.create(
+                project=publishing_project,
+                provider="youtube",
+                name=name,
+                url=pages.url + path,
+                category="community_guidelines",
+                selector="#content",
+            )
+        )
+    return made

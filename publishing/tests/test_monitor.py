@@ -26,39 +26,10 @@ from publishing.monitor import (
 from publishing.selectors import gate_for
 from publishing.tasks import policy_source_alert
 from publishing.tests.conftest import POLICY, approve, propose, submit, video
-from publishing.tests.policy_server import PolicyServer, page
+from publishing.tests.policy_server import page
 from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pages(settings):
-    server = PolicyServer()
-    # the server is on loopback: only an operator-configured origin may be, like the fake
-    settings.AUTOPACK_OUTBOUND_ALLOW = [*settings.AUTOPACK_OUTBOUND_ALLOW, server.url]
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def sources(publishing_project, pages):
-    made = []
-    for name, path in (("Community guidelines", "/community"), ("Synthetic media", "/ai")):
-        pages.pages.set(path, page(f"{name}: be kind.", "No spam.", noise="v1"))
-        made.append(
-            PolicySource.objects.create(
-                project=publishing_project,
-                provider="youtube",
-                name=name,
-                url=pages.url + path,
-                category="community_guidelines",
-                selector="#content",
-            )
-        )
-    return made
 
 
 def _ack_all(project, user):
