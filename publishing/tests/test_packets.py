@@ -110,3 +110,23 @@ def test_ai_generated_content_needs_its_disclosure_where_the_provider_requires_i
     assert disclosed["flags"] == [] and disclosed["status"] == "pending_approval"
     shopify = submit(actor, provider="shopify", action="products.create", ai_generated=True)
     assert shopify["flags"] == []  # Shopify's rules do not require it
+
+
+def test_an_agent_mode_action_is_checked_again_when_the_agent_claims_it(
+    actor, approver, publishing_project
+):
+    packet = submit(actor)
+    approve(packet["id"], approver)
+    body = propose(
+        actor, "p-9", "youtube", "videos.insert", video(packet["reference"]), mode="agent"
+    ).json()
+    assert body["status"] == "approved"
+    actor.post(
+        f"/api/v1/publish-packets/{packet['id']}/revisions",
+        packet_body(title="Edited after approval"),
+        format="json",
+    )
+    claim = actor.post(f"/api/v1/actions/{body['id']}/claim")
+    assert claim.status_code == 409
+    assert claim.json()["error"]["code"] == "publish_packet_not_approved"
+    assert ExternalAction.objects.get(pk=body["id"]).status == ActionStatus.FAILED

@@ -111,3 +111,14 @@ def test_the_installation_switch_stops_every_project(actor, publishing_project, 
     emergency_switch_release(switch_id=switch.pk, user=root)
     body = propose(actor, "s-4", "alpaca", "orders.create", order(qty="3")).json()
     assert body["status"] == "approved"
+
+
+def test_an_agent_mode_action_is_held_at_claim_while_engaged(actor, publishing_project):
+    body = propose(actor, "s-5", "alpaca", "orders.create", order(), mode="agent").json()
+    assert body["status"] == "approved"
+    _engage(actor)
+    claim = actor.post(f"/api/v1/actions/{body['id']}/claim")
+    assert claim.status_code == 409
+    assert claim.json()["error"]["code"] == "emergency_switch_engaged"
+    action = ExternalAction.objects.get(pk=body["id"])
+    assert action.status == ActionStatus.HELD and action.held_by == "guard"
