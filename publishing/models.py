@@ -5,6 +5,7 @@ Statuses change only through publishing/transitions.py (each move appends its ev
 snapshots and every event table are append-only (model layer everywhere, trigger on PostgreSQL).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -65,6 +66,15 @@ class PolicySource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.name}"
+
+    def clean(self) -> None:
+        from publishing.extract import SelectorError, parse_selector
+
+        if self.selector:
+            try:
+                parse_selector(self.selector)
+            except SelectorError as exc:
+                raise ValidationError({"selector": str(exc)}) from None
 
 
 class PolicySnapshot(AppendOnlyModel):

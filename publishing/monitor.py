@@ -80,8 +80,9 @@ def _fetch(source: PolicySource) -> tuple[int, str, dict[str, str]]:
     try:
         if "html" in content_type or response.text.lstrip().startswith("<"):
             text = extract_text(response.text, source.selector)
-        else:
-            text = extract_text(f"<pre>{response.text}</pre>")
+        else:  # plain text: the same normalisation, no markup to read
+            lines = (" ".join(line.split()) for line in response.text.splitlines())
+            text = "\n".join(line for line in lines if line)
     except SelectorError as exc:
         raise FetchFailed(str(exc)) from None
     if not text:
