@@ -14,6 +14,7 @@ PACKAGES = [
     "runs",
     "ledger",
     "trading",
+    "publishing",
     "autopack_client",
 ]
 LINT = Path(sys.executable).with_name("lint-imports")
