@@ -22,6 +22,7 @@ COPY policies ./policies
 COPY approvals ./approvals
 COPY ledger ./ledger
 COPY trading ./trading
+COPY publishing ./publishing
 COPY autopack_client ./autopack_client
 COPY manage.py ./
 RUN pip install --no-deps . \

@@ -22,6 +22,9 @@ class Capability(StrEnum):
     OPERATE_ACTIONS = "operate_actions"  # record outcomes, authorise retries, release, cancel
     EDIT_POLICY = "edit_policy"  # create, edit, disable and enable the policy and its rules
     SUPERVISE_TRADING = "supervise_trading"  # trading accounts, limits, the kill switch
+    # provider policy sources, publish term lists, acknowledging provider policy changes
+    SUPERVISE_PUBLISHING = "supervise_publishing"
+    RELEASE_EMERGENCY_SWITCH = "release_emergency_switch"  # engaging is open to operators
     MANAGE_MEMBERS = "manage_members"  # grant and revoke roles (never above one's own)
     MANAGE_KEYS = "manage_keys"  # create and revoke agent keys
     MANAGE_CREDENTIALS = "manage_credentials"  # provider credentials (metadata, never secrets)
@@ -38,6 +41,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.DECIDE_APPROVALS,
             Capability.OPERATE_RUNS,
             Capability.OPERATE_ACTIONS,
+            Capability.SUPERVISE_PUBLISHING,
         }
     ),
     Role.POLICY_EDITOR: frozenset({Capability.VIEW, Capability.EDIT_POLICY}),
@@ -49,6 +53,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_KEYS,
             Capability.MANAGE_CREDENTIALS,
             Capability.MANAGE_PROJECT,
+            Capability.RELEASE_EMERGENCY_SWITCH,
         }
     ),
 }

@@ -13,6 +13,7 @@ SCHEDULES = [
     ("ledger-dispatch-due", "ledger.tasks.actions_dispatch_due", 1),
     ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
     ("artifacts-retention", "artifacts.tasks.artifacts_sweep_expired", 60),
+    ("publishing-policy-fetch", "publishing.tasks.policy_sources_fetch_due", 15),
 ]
 
 

@@ -36,6 +36,7 @@ AUTOPACK_APPS = (
     "ledger",
     "trading",
     "artifacts",
+    "publishing",
 )
 
 

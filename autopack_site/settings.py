@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ledger",
     "trading",
     "artifacts",
+    "publishing",
 ]
 
 # messages live in the session, not in a cookie: a new agent key is shown once in a message, and a
@@ -104,13 +105,15 @@ WSGI_APPLICATION = "autopack_site.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # the admin's base_site.html with the emergency banner (docs/publishing.md)
+        "DIRS": [BASE_DIR / "publishing" / "templates" / "overrides"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "publishing.context_processors.emergency_banner",
             ],
         },
     },
@@ -432,3 +435,12 @@ AUTOPACK_NOTIFY_MAX_ATTEMPTS = env_int("AUTOPACK_NOTIFY_MAX_ATTEMPTS", 6)
 AUTOPACK_TELEGRAM_BOT_TOKEN = env_str("AUTOPACK_TELEGRAM_BOT_TOKEN", "")
 AUTOPACK_TELEGRAM_CHAT_ID = env_str("AUTOPACK_TELEGRAM_CHAT_ID", "")
 AUTOPACK_TELEGRAM_API_BASE = env_str("AUTOPACK_TELEGRAM_API_BASE", "https://api.telegram.org")
+
+# Publishing compliance (docs/publishing.md): provider policy pages are fetched every
+# AUTOPACK_POLICY_FETCH_HOURS (with jitter); a required source with no successful fetch for
+# AUTOPACK_POLICY_STALE_DAYS holds its provider's publishing actions; after
+# AUTOPACK_POLICY_ALERT_FAILURES failures in a row an operator is alerted.
+AUTOPACK_POLICY_FETCH_HOURS = env_int("AUTOPACK_POLICY_FETCH_HOURS", 6)
+AUTOPACK_POLICY_STALE_DAYS = env_int("AUTOPACK_POLICY_STALE_DAYS", 7)
+AUTOPACK_POLICY_ALERT_FAILURES = env_int("AUTOPACK_POLICY_ALERT_FAILURES", 3)
+AUTOPACK_POLICY_FETCH_TIMEOUT_SECONDS = env_int("AUTOPACK_POLICY_FETCH_TIMEOUT_SECONDS", 15)

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("approvals.urls")),
     path("", include("ledger.urls")),
     path("", include("artifacts.urls")),
+    path("", include("publishing.urls")),
 ]
 
 urlpatterns = [

@@ -70,6 +70,25 @@ BODIES = {
         },
         "found",
     ),
+    "publish-packets": (
+        {
+            "provider": "youtube",
+            "action": "videos.insert",
+            "title": "__TITLE__",
+            "tags": ["__BAD__"],
+        },
+        "ok",
+    ),
+    "publish-packet-revisions": (
+        {
+            "provider": "youtube",
+            "action": "videos.insert",
+            "title": "__TITLE__",
+            "tags": ["__BAD__"],
+        },
+        "ok",
+    ),
+    "emergency-switch": ({"reason": "__BAD__"}, "checking the brakes"),
     "action-result": (
         {"outcome": "succeeded", "payload_hash": "__HASH__", "summary": {"r": ["__BAD__"]}},
         "ok",
@@ -144,11 +163,17 @@ def world(db):
     handoff = client.post(
         f"/api/v1/runs/{run['id']}/handoffs/briefs", {"kind": "research"}, format="json"
     ).json()
+    packet = client.post(
+        "/api/v1/publish-packets",
+        {"provider": "youtube", "action": "videos.insert", "title": "t"},
+        format="json",
+    ).json()
     ids = {
         "run_pk": run["id"],
         "attempt_pk": attempt["attempt"]["id"],
         "action_pk": action["id"],
         "handoff_pk": handoff["id"],
+        "packet_pk": packet["id"],
     }
     return client, ids, action["payload_hash"]
 
@@ -165,6 +190,7 @@ def everything() -> dict[str, list[dict]]:
             "approvals",
             "policies",
             "artifacts",
+            "publishing",
         }:
             if model in (AgentKey, KeyRequestWindow):
                 continue

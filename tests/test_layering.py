@@ -15,6 +15,7 @@ PACKAGES = [
     "artifacts",
     "ledger",
     "trading",
+    "publishing",
     "autopack_client",
 ]
 LINT = Path(sys.executable).with_name("lint-imports")

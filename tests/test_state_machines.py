@@ -20,7 +20,16 @@ from autopack_site.state_machine import MACHINES, IllegalTransition, StateMachin
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = [
     path
-    for app in ("autopack_site", "runs", "approvals", "ledger", "policies", "trading", "artifacts")
+    for app in (
+        "autopack_site",
+        "runs",
+        "approvals",
+        "ledger",
+        "policies",
+        "trading",
+        "artifacts",
+        "publishing",
+    )
     for path in (ROOT / app).rglob("*.py")
     if "tests" not in path.parts and "migrations" not in path.parts
 ]
@@ -33,6 +42,7 @@ def _governed_model_names() -> set[str]:
     import approvals.transitions  # noqa: F401
     import artifacts.transitions  # noqa: F401
     import ledger.transitions  # noqa: F401
+    import publishing.transitions  # noqa: F401
     import runs.transitions  # noqa: F401
 
     return {machine.model.__name__ for machine in MACHINES}

@@ -9,12 +9,15 @@ from approvals.services import approval_request_create
 from autopack_site.api.base import ProjectScopedAPIView
 from conftest import agent_client
 from ledger.models import ExternalAction
+from publishing.models import PublishPacket
 from runs.services import phase_claim_next
 from tests.factories import make_key, make_project, make_run
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_PATHS = {"api/v1/health"}
+# Parameters that name no row: the answer is about the key's own project (a provider's gate).
+OWN_PROJECT_PARAMETERS = {"provider": "youtube"}
 
 
 def agent_url_patterns():
@@ -74,6 +77,15 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
         "action_pk": action.pk,
         "artifact_pk": make_artifact(owner).pk,
         "handoff_pk": make_handoff(owner, run).pk,
+        "packet_pk": PublishPacket.objects.create(
+            project=owner,
+            provider="youtube",
+            action="videos.insert",
+            title="secret-run-id",
+            content_hash="0" * 64,
+            status="pending_approval",
+        ).pk,
+        **OWN_PROJECT_PARAMETERS,
     }
     outsider = agent_client(
         make_key(
@@ -94,7 +106,7 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
                 b"".join(response.streaming_content) if response.streaming else response.content
             ).decode()
             assert "secret-run-id" not in body, (method, path)
-            if "<" in route:
+            if "<" in route and not any(f":{p}>" in route for p in OWN_PROJECT_PARAMETERS):
                 assert response.status_code in (403, 404), (method, path, response.status_code)
             else:
                 # Collection endpoints answer with the outsider's own (empty) data.

@@ -1,7 +1,8 @@
 """A fake of every provider the adapters talk to, for tests and demos: loopback only.
 
 Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
-client_order_id, Shopify Admin GraphQL productCreate / products(query), Etsy draft listings,
+client_order_id, Shopify Admin GraphQL productCreate / productUpdate / product(id) /
+products(query), Etsy draft listings (create, PATCH update, get),
 YouTube videos.insert / search, a webhook sink at /webhook/..., and the OAuth token endpoints
 of Google (/token) and Etsy (/v3/public/oauth/token), which answer a refresh_token grant with a
 fresh access token). What was created is kept in memory. Control endpoints:
@@ -126,6 +127,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     def _control(self, method: str, path: str, raw: bytes) -> None:
         if path == "/_state":
             return self._json(200, self.state.snapshot())
@@ -145,7 +149,9 @@ class Handler(BaseHTTPRequestHandler):
         if path in OAUTH_TOKEN_PATHS and method == "POST":
             return self._token(parse_qs(raw.decode()))
         body = (
-            json.loads(raw) if raw and method == "POST" and not path.startswith("/webhook/") else {}
+            json.loads(raw)
+            if raw and method in ("POST", "PATCH") and not path.startswith("/webhook/")
+            else {}
         )
         if path == "/v2/orders" and method == "POST":
             return self._alpaca_create(body)
@@ -157,6 +163,10 @@ class Handler(BaseHTTPRequestHandler):
             return 404, {"code": 40410000, "message": "order not found"}
         if path.startswith("/admin/api/") and path.endswith("/graphql.json"):
             return self._shopify(body)
+        if path.startswith("/v3/application/shops/") and "/listings/" in path:
+            return self._etsy_update(method, path, body)
+        if path.startswith("/v3/application/listings/") and method == "GET":
+            return self._etsy_listing(path.rsplit("/", 1)[-1])
         if path.startswith("/v3/application/shops/") and path.endswith("/listings"):
             shop = path.split("/")[4]
             if method == "POST":
@@ -187,6 +197,23 @@ class Handler(BaseHTTPRequestHandler):
             )
             return 200, {"received": True}
         return 404, {"error": f"no fake for {method} {path}"}
+
+    def _etsy_listing(self, listing_id: str) -> tuple[int, Any]:
+        for listing in self.state.created.get("etsy", []):
+            if str(listing["listing_id"]) == listing_id:
+                return 200, listing
+        return 404, {"error": "listing not found"}
+
+    def _etsy_update(self, method: str, path: str, body: dict) -> tuple[int, Any]:
+        if method != "PATCH":
+            return 405, {"error": "method not allowed"}
+        parts = path.split("/")  # /v3/application/shops/{shop}/listings/{id}
+        status, listing = self._etsy_listing(parts[-1])
+        if status != 200 or str(listing["shop_id"]) != parts[4]:
+            return 404, {"error": "listing not found"}
+        with self.state.lock:
+            listing.update(body)
+        return 200, listing
 
     def _token(self, form: dict[str, list[str]]) -> tuple[int, Any]:
         if form.get("grant_type") != ["refresh_token"] or not form.get("refresh_token"):
@@ -227,10 +254,38 @@ class Handler(BaseHTTPRequestHandler):
                 "id": f"gid://shopify/Product/{number}",
                 "title": product["title"],
                 "handle": product["title"].lower().replace(" ", "-"),
+                "descriptionHtml": product.get("descriptionHtml", ""),
                 "tags": product.get("tags", []),
             }
             self.state.add("shopify", node)
             return 200, {"data": {"productCreate": {"product": node, "userErrors": []}}}
+        if "productUpdate" in query:
+            product = variables.get("product") or {}
+            for node in self.state.created.get("shopify", []):
+                if node["id"] == product.get("id"):
+                    with self.state.lock:
+                        node.update(
+                            {
+                                "title": product.get("title", node["title"]),
+                                "descriptionHtml": product.get("descriptionHtml", ""),
+                                "tags": product.get("tags", node.get("tags", [])),
+                            }
+                        )
+                    shown = {k: node[k] for k in ("id", "title", "handle")}
+                    return 200, {"data": {"productUpdate": {"product": shown, "userErrors": []}}}
+            return 200, {
+                "data": {
+                    "productUpdate": {
+                        "product": None,
+                        "userErrors": [{"field": ["id"], "message": "Product does not exist"}],
+                    }
+                }
+            }
+        if "product(id:" in query:
+            for node in self.state.created.get("shopify", []):
+                if node["id"] == variables.get("id"):
+                    return 200, {"data": {"product": node}}
+            return 200, {"data": {"product": None}}
         if "products(" in query:
             wanted = variables.get("query", "").removeprefix("tag:").strip("'\"")
             edges = [

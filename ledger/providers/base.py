@@ -12,7 +12,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from autopack_site.canonical import canonical_json
 from autopack_site.outbound import RefusedTarget, outbound_client
@@ -42,6 +42,15 @@ class ActionPayload(BaseModel):
     """Base for action schemas: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class PacketRef(ActionPayload):
+    """The reviewed publish packet a publishing action carries (the publishing app checks it at
+    proposal and before the call): its id and the content hash that was approved. Part of the
+    payload, so the action's payload hash binds it; never sent to the provider."""
+
+    id: int = Field(gt=0)
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Etsy Open API v3: createDraftListing; our reference is the listing's SKU, looked up among
-the shop's draft listings."""
+"""Etsy Open API v3: createDraftListing (our reference is the listing's SKU, looked up among
+the shop's draft listings) and updateListing (PATCH; idempotent, so a lookup that finds the
+listing already carrying the new text calls it done)."""
 
 from decimal import Decimal
 from typing import Literal
@@ -9,6 +10,7 @@ from pydantic import Field
 from ledger.providers.base import (
     ActionPayload,
     LookupResult,
+    PacketRef,
     PreparedRequest,
     ProviderAdapter,
     SideEffect,
@@ -25,6 +27,20 @@ class DraftListing(ActionPayload):
     who_made: Literal["i_did", "someone_else", "collective"]
     when_made: str = Field(min_length=1, max_length=20)
     taxonomy_id: int = Field(gt=0)
+    publish_packet: PacketRef | None = None  # checked here, never sent (docs/publishing.md)
+
+
+class ListingUpdate(ActionPayload):
+    """The listing's reviewed text, whole: title and description are always given, so what is
+    published is exactly what its packet shows."""
+
+    shop_id: int = Field(gt=0)
+    listing_id: int = Field(gt=0)
+    title: str = Field(min_length=1, max_length=140)
+    description: str = Field(min_length=1, max_length=50_000)
+    tags: list[str] | None = Field(default=None, max_length=13)
+    price: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
+    publish_packet: PacketRef | None = None
 
 
 def _headers(secret: str) -> dict[str, str]:
@@ -37,7 +53,7 @@ def _headers(secret: str) -> dict[str, str]:
 
 class EtsyAdapter(ProviderAdapter):
     name = "etsy"
-    actions = {"listings.create_draft": DraftListing}
+    actions = {"listings.create_draft": DraftListing, "listings.update": ListingUpdate}
     dedupes_by_reference = False
     default_base_url = "https://openapi.etsy.com"
     # the provider's public token endpoint, not a secret:
@@ -46,7 +62,12 @@ class EtsyAdapter(ProviderAdapter):
     def _listings(self, ctx, shop_id: int) -> str:
         return f"{ctx.base_url.rstrip('/')}/v3/application/shops/{shop_id}/listings"
 
-    def prepare(self, action, payload: DraftListing, *, reference, ctx):
+    def _listing(self, ctx, listing_id: int) -> str:
+        return f"{ctx.base_url.rstrip('/')}/v3/application/listings/{listing_id}"
+
+    def prepare(self, action, payload, *, reference, ctx):
+        if action == "listings.update":
+            return self._prepare_update(payload, ctx)
         body = {
             "quantity": payload.quantity,
             "title": payload.title,
@@ -65,7 +86,29 @@ class EtsyAdapter(ProviderAdapter):
             secret_headers=("x-api-key", "Authorization"),
         )
 
-    def side_effects(self, action, payload: DraftListing):
+    def _prepare_update(self, payload: ListingUpdate, ctx):
+        body = {"title": payload.title, "description": payload.description}
+        if payload.tags is not None:
+            body["tags"] = payload.tags
+        if payload.price is not None:
+            body["price"] = str(payload.price)
+        return PreparedRequest(
+            method="PATCH",
+            url=f"{self._listings(ctx, payload.shop_id)}/{payload.listing_id}",
+            headers=_headers(ctx.secret),
+            body=body,
+            secret_headers=("x-api-key", "Authorization"),
+        )
+
+    def side_effects(self, action, payload):
+        if action == "listings.update":
+            return [
+                SideEffect(
+                    type="update",
+                    target=f"listing {payload.listing_id} in shop {payload.shop_id}",
+                    reversible=True,
+                )
+            ]
         return [
             SideEffect(
                 type="create",
@@ -81,7 +124,26 @@ class EtsyAdapter(ProviderAdapter):
     def summary_of(self, action, body):
         return {"listing_id": body.get("listing_id"), "state": body.get("state")}
 
-    def lookup(self, action, payload: DraftListing, *, reference, ctx) -> LookupResult:
+    def lookup(self, action, payload, *, reference, ctx) -> LookupResult:
+        if action == "listings.update":
+            response = get_json(
+                self._listing(ctx, payload.listing_id),
+                _headers(ctx.secret),
+                ctx,
+                trusted=self.trusted_urls(ctx),
+            )
+            listing = self.check(response)
+            done = (listing.get("title"), listing.get("description")) == (
+                payload.title,
+                payload.description,
+            )
+            if not done:
+                return LookupResult(state="absent")  # an update is safe to send again
+            return LookupResult(
+                state="found",
+                provider_reference=str(listing["listing_id"]),
+                summary=self.summary_of(action, listing),
+            )
         response = get_json(
             self._listings(ctx, payload.shop_id),
             _headers(ctx.secret),

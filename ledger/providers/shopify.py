@@ -1,5 +1,6 @@
-"""Shopify Admin GraphQL API: productCreate; our reference rides as the tag autopack:<ref>,
-looked up with products(query: "tag:...")."""
+"""Shopify Admin GraphQL API: productCreate (our reference rides as the tag autopack:<ref>,
+looked up with products(query: "tag:...")) and productUpdate (idempotent: a lookup that finds
+the product already carrying the new text calls it done)."""
 
 from typing import Literal
 
@@ -8,6 +9,7 @@ from pydantic import Field
 from ledger.providers.base import (
     ActionPayload,
     LookupResult,
+    PacketRef,
     PreparedRequest,
     ProviderAdapter,
     ProviderContext,
@@ -20,6 +22,10 @@ API_VERSION = "2024-10"
 CREATE = """mutation productCreate($product: ProductCreateInput!) {
   productCreate(product: $product) { product { id title handle } userErrors { field message } }
 }"""
+UPDATE = """mutation productUpdate($product: ProductUpdateInput!) {
+  productUpdate(product: $product) { product { id title handle } userErrors { field message } }
+}"""
+GET = """query product($id: ID!) { product(id: $id) { id title handle descriptionHtml } }"""
 FIND = """query findByTag($query: String!) {
   products(first: 1, query: $query) { edges { node { id title handle } } }
 }"""
@@ -32,6 +38,18 @@ class ProductCreate(ActionPayload):
     product_type: str = Field(default="", max_length=255)
     tags: list[str] = Field(default_factory=list, max_length=50)
     status: Literal["draft", "active", "archived"] = "draft"
+    publish_packet: PacketRef | None = None  # checked here, never sent (docs/publishing.md)
+
+
+class ProductUpdate(ActionPayload):
+    """The product's reviewed text, whole (title and body are always given)."""
+
+    id: str = Field(pattern=r"^gid://shopify/Product/\d+$", max_length=100)
+    title: str = Field(min_length=1, max_length=255)
+    body_html: str = Field(max_length=50_000)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    status: Literal["draft", "active", "archived"] | None = None
+    publish_packet: PacketRef | None = None
 
 
 def _tag(reference: str) -> str:
@@ -40,7 +58,7 @@ def _tag(reference: str) -> str:
 
 class ShopifyAdapter(ProviderAdapter):
     name = "shopify"
-    actions = {"products.create": ProductCreate}
+    actions = {"products.create": ProductCreate, "products.update": ProductUpdate}
     dedupes_by_reference = False
     default_base_url = "https://example.myshopify.com"
 
@@ -50,7 +68,24 @@ class ShopifyAdapter(ProviderAdapter):
     def _headers(self, ctx: ProviderContext) -> dict[str, str]:
         return {"Content-Type": "application/json", "X-Shopify-Access-Token": ctx.secret}
 
-    def prepare(self, action, payload: ProductCreate, *, reference, ctx):
+    def prepare(self, action, payload, *, reference, ctx):
+        if action == "products.update":
+            product = {
+                "id": payload.id,
+                "title": payload.title,
+                "descriptionHtml": payload.body_html,
+            }
+            if payload.tags is not None:
+                product["tags"] = payload.tags
+            if payload.status is not None:
+                product["status"] = payload.status.upper()
+            return PreparedRequest(
+                method="POST",
+                url=self._url(ctx),
+                headers=self._headers(ctx),
+                body={"query": UPDATE, "variables": {"product": product}},
+                secret_headers=("X-Shopify-Access-Token",),
+            )
         product = {
             "title": payload.title,
             "descriptionHtml": payload.body_html,
@@ -67,7 +102,15 @@ class ShopifyAdapter(ProviderAdapter):
             secret_headers=("X-Shopify-Access-Token",),
         )
 
-    def side_effects(self, action, payload: ProductCreate):
+    def side_effects(self, action, payload):
+        if action == "products.update":
+            return [
+                SideEffect(
+                    type="publish" if payload.status == "active" else "update",
+                    target=f"product {payload.id} ({payload.title!r})",
+                    reversible=True,
+                )
+            ]
         publish = payload.status == "active"
         return [
             SideEffect(
@@ -79,21 +122,42 @@ class ShopifyAdapter(ProviderAdapter):
 
     def check(self, response):
         body = super().check(response)
-        result = (body.get("data") or {}).get("productCreate")
+        data = body.get("data") or {}
+        result = data.get("productCreate") or data.get("productUpdate")
         errors = (result or {}).get("userErrors") or body.get("errors")
         if errors:
             raise Rejected(f"Shopify refused: {str(errors)[:200]}", status=response.status_code)
         return body
 
+    @staticmethod
+    def _mutated(action, body) -> dict:
+        name = "productUpdate" if action == "products.update" else "productCreate"
+        return body["data"][name]["product"]
+
     def reference_of(self, action, body) -> str:
-        product = body["data"]["productCreate"]["product"]
-        return str(product["id"])
+        return str(self._mutated(action, body)["id"])
 
     def summary_of(self, action, body):
-        product = body["data"]["productCreate"]["product"]
+        product = self._mutated(action, body)
         return {"id": product["id"], "handle": product.get("handle")}
 
     def lookup(self, action, payload, *, reference, ctx) -> LookupResult:
+        if action == "products.update":
+            query = {"query": GET, "variables": {"id": payload.id}}
+            response = get_json(
+                self._url(ctx), self._headers(ctx), ctx, trusted=self.trusted_urls(ctx), body=query
+            )
+            node = (super().check(response).get("data") or {}).get("product") or {}
+            if (node.get("title"), node.get("descriptionHtml")) != (
+                payload.title,
+                payload.body_html,
+            ):
+                return LookupResult(state="absent")  # an update is safe to send again
+            return LookupResult(
+                state="found",
+                provider_reference=node["id"],
+                summary={"id": node["id"], "handle": node.get("handle")},
+            )
         query = {"query": FIND, "variables": {"query": f"tag:'{_tag(reference)}'"}}
         response = get_json(
             self._url(ctx), self._headers(ctx), ctx, trusted=self.trusted_urls(ctx), body=query

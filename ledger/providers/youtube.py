@@ -9,6 +9,7 @@ from pydantic import Field
 from ledger.providers.base import (
     ActionPayload,
     LookupResult,
+    PacketRef,
     PreparedRequest,
     ProviderAdapter,
     SideEffect,
@@ -32,6 +33,7 @@ class Status(ActionPayload):
 class VideoInsert(ActionPayload):
     snippet: Snippet
     status: Status = Field(default_factory=Status)
+    publish_packet: PacketRef | None = None  # checked here, never sent (docs/publishing.md)
 
 
 def _tag(reference: str) -> str:
@@ -47,7 +49,7 @@ class YouTubeAdapter(ProviderAdapter):
     oauth_token_url = "https://oauth2.googleapis.com/token"  # nosec B105
 
     def prepare(self, action, payload: VideoInsert, *, reference, ctx):
-        body = payload.model_dump(mode="json", exclude_none=True)
+        body = payload.model_dump(mode="json", exclude_none=True, exclude={"publish_packet"})
         body["snippet"]["tags"] = [*payload.snippet.tags, _tag(reference)]
         return PreparedRequest(
             method="POST",

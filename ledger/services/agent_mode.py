@@ -1,5 +1,5 @@
 """Mode agent: the agent performs the call itself, after claiming the action here (same
-single-claim, hash and approval rules as the worker)."""
+single-claim, guards, hash and approval rules as the worker)."""
 
 from datetime import timedelta
 from typing import Any
@@ -11,9 +11,15 @@ from autopack_site.errors import Conflict, Unprocessable
 from autopack_site.models import AgentKey
 from autopack_site.redaction import redact
 from ledger.conf import ledger_settings
-from ledger.models import ActionMode, ActionStatus, ExternalAction
+from ledger.models import HELD_BY_GUARD, ActionMode, ActionStatus, ExternalAction
 from ledger.services.common import locked_action
-from ledger.services.execution import ExecutionRefused, action_claim, action_verify
+from ledger.services.execution import (
+    ExecutionRefused,
+    GuardHold,
+    action_claim,
+    action_verify,
+    check_guards,
+)
 from ledger.transitions import ACTION
 
 
@@ -30,7 +36,19 @@ def action_agent_claim(*, action: ExternalAction, key: AgentKey) -> ExternalActi
         )
     action.refresh_from_db()
     try:
+        check_guards(action)  # what other apps put in front of it, as for the worker
         action_verify(action, actor)
+    except GuardHold as held:
+        with transaction.atomic():
+            ACTION.move(
+                locked_action(action.pk),
+                ActionStatus.HELD,
+                actor=actor,
+                detail={"code": held.code},
+                error=f"{held.code}: {held.message}"[:1000],
+                held_by=HELD_BY_GUARD,
+            )
+        raise Conflict(held.message, code=held.code, details={"status": "held"}) from None
     except ExecutionRefused as refused:
         with transaction.atomic():
             locked = locked_action(action.pk)

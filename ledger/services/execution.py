@@ -97,7 +97,7 @@ class GuardHold(Exception):
         self.code, self.message = code, message
 
 
-def _check_guards(action: ExternalAction) -> None:
+def check_guards(action: ExternalAction) -> None:
     """What other apps registered in front of this action (ledger/guards.py)."""
     verdict = verdict_at_execution(action)
     if verdict.refuse:
@@ -165,7 +165,7 @@ def action_execute(action_id: int, *, worker: str | None = None) -> str:
             return "not_claimed"
         action = ExternalAction.objects.get(pk=action_id)
         try:
-            _check_guards(action)
+            check_guards(action)
             _credential, secret = credential_check(action)
             action_verify(action, worker)  # last: consumes the approval
         except ExecutionRefused as refused:

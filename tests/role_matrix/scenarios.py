@@ -18,10 +18,37 @@ from ledger.models import ActionStatus
 from policies.models import GovernancePolicy
 from policies.services import policy_disable, policy_enable
 from policies.snapshots import snapshot_of
+from publishing.models import EmergencySwitch, PolicySource, PublishTermList
+from publishing.transitions import SWITCH
 from runs.models import RunStatus
 from runs.services import run_pause
 from tests.factories import make_run, make_staff
-from tests.role_matrix.world import admin_url, make_action, make_credential, unique
+from tests.role_matrix.world import (
+    admin_url,
+    make_action,
+    make_credential,
+    make_policy_change,
+    make_policy_source,
+    unique,
+)
+
+
+def _switch_in(status: str):
+    def prepare(project):
+        from django.db import transaction
+
+        with transaction.atomic():
+            switch = SWITCH.lock(EmergencySwitch.objects.get(project=project).pk)
+            if switch.status != status:
+                SWITCH.move(switch, status, actor="matrix", engaged_by="matrix")
+        return switch
+
+    return prepare
+
+
+def _etsy_source(project):
+    PolicySource.objects.filter(project=project, provider="etsy").delete()
+    return make_policy_source(project, provider="etsy")
 
 
 @dataclass(frozen=True)
@@ -138,6 +165,26 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         )[0],
         lambda override: _fresh(override) is None,
         lambda o: {"post": "yes"},
+    ),
+    ("publishing.policysource", "action_add_presets"): Scenario(
+        _etsy_source,
+        lambda source: PolicySource.objects.filter(
+            project=source.project, provider="etsy", name="Creativity standards"
+        ).exists(),
+    ),
+    ("publishing.policychange", "action_acknowledge"): Scenario(
+        make_policy_change, _status_of("acknowledged")
+    ),
+    ("publishing.publishtermlist", "delete_selected"): Scenario(
+        lambda p: PublishTermList.objects.create(project=p, kind="banned", terms="x"),
+        lambda terms: _fresh(terms) is None,
+        lambda terms: {"post": "yes"},
+    ),
+    ("publishing.emergencyswitch", "action_engage"): Scenario(
+        _switch_in("released"), _status_of("engaged")
+    ),
+    ("publishing.emergencyswitch", "action_release"): Scenario(
+        _switch_in("engaged"), _status_of("released")
     ),
 }
 

@@ -21,6 +21,7 @@ from autopack_site.models import Project, ProjectMembership, Role, WorkerHeartbe
 from autopack_site.services import agent_key_create, membership_grant
 from ledger.models import ActionStatus, ExternalAction, ProviderCredential
 from policies.services import action_decide, policy_apply_template
+from publishing.models import PolicySource, PublishPacket, PublishTermList
 from tests.factories import make_project, make_run, make_staff
 from tests.role_matrix.tables import PERSONAS
 
@@ -60,6 +61,9 @@ def populate(project: Project, colleague: User) -> None:
     make_handoff(project)
     ReviewerSettings.objects.create(project=project, enabled=False)
     RetentionOverride.objects.create(project=project, artifact_class="debug_log", days=3)
+    make_policy_change(project)
+    PublishTermList.objects.create(project=project, kind="banned", terms="matrix")
+    make_packet(project)
     # a site row for the second-factor device admin's own views (config, QR code)
     TOTPDevice.objects.get_or_create(user=colleague, name="matrix", defaults={"confirmed": True})
 
@@ -94,6 +98,41 @@ def make_handoff(project: Project, run=None) -> Handoff:
         ),
         status="briefed",
         actor="matrix",
+    )
+
+
+def make_policy_source(project: Project, provider: str = "youtube") -> PolicySource:
+    return PolicySource.objects.create(
+        project=project,
+        provider=provider,
+        name=f"matrix-{next(unique)}",
+        url="https://example.com/rules",
+        category="other",
+    )
+
+
+def make_policy_change(project: Project):
+    """A source whose first snapshot is a pending change (no HTTP: the text is given)."""
+    from django.db import transaction
+
+    from publishing.models import PolicyChange
+    from publishing.monitor import _store
+
+    source = make_policy_source(project)
+    with transaction.atomic():
+        _store(source, f"Rules {next(unique)}")
+    return PolicyChange.objects.filter(source=source).latest("pk")
+
+
+def make_packet(project: Project) -> PublishPacket:
+    n = next(unique)
+    return PublishPacket.objects.create(
+        project=project,
+        provider="youtube",
+        action="videos.insert",
+        title=f"matrix {n}",
+        content_hash="0" * 64,
+        status="pending_approval",
     )
 
 
@@ -224,6 +263,15 @@ def add_values(label: str, target: Project | None) -> dict[str, Any]:
             "rotated_at_0": "2026-01-01",
             "rotated_at_1": "12:00:00",
         },
+        "publishing.policysource": {
+            "provider": "etsy",
+            "name": f"new-{n}",
+            "url": "https://example.com/new",
+            "category": "other",
+            "required": True,
+            "enabled": True,
+        },
+        "publishing.publishtermlist": {"kind": "trademark", "terms": f"brand-{n}", "enabled": True},
     }.get(label, {})
     return {**values, "project": target.pk} if target is not None else values
 
@@ -237,6 +285,8 @@ def change_edits(label: str) -> dict[str, Any]:
         "ledger.providercredential": {"name": f"renamed-{n}"},
         "artifacts.retentionoverride": {"days": str(n + 10)},
         "approvals.reviewersettings": {"model": f"claude-model-{n}"},
+        "publishing.policysource": {"name": f"renamed-{n}"},
+        "publishing.publishtermlist": {"terms": f"renamed-{n}"},
     }.get(label, {})
 
 
