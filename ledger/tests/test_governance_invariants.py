@@ -2,12 +2,13 @@
 
 hypothesis drives random interleavings of what agents, operators, attackers and failures do —
 propose (allowed, needing approval, denied; repeated keys), approve, reject, tamper with the
-stored payload, expire, revoke the agent's key, execute, crash the call after the provider took
-it, reconcile — against the real services and the fake provider over loopback HTTP, and after
+stored payload, expire, revoke the agent's key, pull and release the emergency switch, execute,
+crash the call after the provider took it, reconcile — against the real services and the fake provider over loopback HTTP, and after
 every step checks what the platform promises:
 
 * nothing reached the provider without an allow decision or an approval of its exact payload
   hash, and what reached it is the payload that was decided;
+* while the emergency switch is engaged, only what a person approved under it is called;
 * at most one provider call per Idempotency-Key;
 * every status an action or approval is in was reached through an event row (the chain of
   events ends where the row is);
@@ -42,18 +43,22 @@ from hypothesis.stateful import (
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_consume, approval_decide, approvals_expire
 from approvals.transitions import APPROVAL
+from autopack_site.models import Role
 from autopack_site.services import agent_key_create, agent_key_revoke
 from conftest import agent_client
 from ledger.models import ActionStatus, ExternalAction
-from ledger.services import action_execute, action_reconcile
+from ledger.services import action_execute, action_reconcile, actions_release_guarded
 from ledger.services import execution as execution_module
 from ledger.tests.conftest import product, propose
 from ledger.transitions import ACTION
+from publishing.selectors import engaged_switches
+from publishing.switch import emergency_switch_engage, emergency_switch_release
+from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("AUTOPACK_INVARIANT_EXAMPLES", "30"))
-STEPS = int(os.environ.get("AUTOPACK_INVARIANT_STEPS", "40"))
+EXAMPLES = int(os.environ.get("AUTOPACK_INVARIANT_EXAMPLES", "20"))
+STEPS = int(os.environ.get("AUTOPACK_INVARIANT_STEPS", "30"))
 
 KINDS = {
     "allowed": ("webhook", "send"),
@@ -109,7 +114,7 @@ def as_received(kind: str, payload: dict) -> dict:
 class GovernanceMachine(RuleBasedStateMachine):
     def __init__(self, world, seen: Counter):
         super().__init__()
-        self.project, self.fake, self.approver = world
+        self.project, self.fake, self.approver, self.owner = world
         self.seen = seen  # what the steps led to, so a test can show the search is not vacuous
         self.proposals: dict[str, dict] = {}  # tag -> kind, payload, action id
         self.final: dict[tuple[str, int], str] = {}
@@ -118,6 +123,8 @@ class GovernanceMachine(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.fake.state.reset()
+        for switch in engaged_switches(self.project.pk):  # an earlier example's
+            emergency_switch_release(switch_id=switch.pk, user=self.owner, reason="next example")
         self.prefix = uuid.uuid4().hex[:8]
         self.revoked = False
         self._new_key()
@@ -212,12 +219,42 @@ class GovernanceMachine(RuleBasedStateMachine):
         self.seen["revoked"] += 1
         self._new_key()
 
+    @rule(engage=st.booleans())
+    def emergency_switch(self, engage):
+        """An agent pulls the project's emergency switch; only an owner releases it."""
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            if engage:
+                emergency_switch_engage(project=self.project, actor="agent:inv", reason="brakes")
+                self.seen["switch engaged"] += 1
+                return
+            for switch in engaged_switches(self.project.pk):
+                emergency_switch_release(switch_id=switch.pk, user=self.owner, reason="ok")
+                self.seen["switch released"] += 1
+        actions_release_guarded()
+
+    def _execute(self, action, what: str) -> None:
+        """Runs the worker's task; a call made while the emergency switch is engaged must be for
+        an action a person approved after it was engaged."""
+        switches = engaged_switches(self.project.pk)
+        calls_before = len(delivered(self.fake))
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            self.seen[f"{what}: {action_execute(action.pk)}"] += 1
+        if switches and len(delivered(self.fake)) > calls_before:
+            engaged_at = max(switch.engaged_at for switch in switches)
+            decided_at = (
+                ApprovalRequest.objects.get(pk=action.approval_id).decided_at
+                if action.approval_id
+                else None
+            )
+            assert decided_at is not None and decided_at >= engaged_at, (
+                f"action #{action.pk} reached the provider past the engaged emergency switch"
+            )
+
     @rule(index=st.integers(0, 9))
     def execute(self, index):
         action = self._pick(self._actions([ActionStatus.APPROVED]), index)
         if action is not None:
-            with TestCase.captureOnCommitCallbacks(execute=True):
-                self.seen[f"executed: {action_execute(action.pk)}"] += 1
+            self._execute(action, "executed")
 
     @rule(index=st.integers(0, 9))
     def crash_after_the_provider_took_it(self, index):
@@ -225,8 +262,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         if action is None:
             return
         self.fake.fault(match=FAULT_PATHS[action.provider], mode="drop_after_commit")
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            self.seen[f"crashed: {action_execute(action.pk)}"] += 1
+        self._execute(action, "crashed")
         self.fake.state.faults.clear()
 
     @rule(index=st.integers(0, 9))
@@ -303,7 +339,7 @@ def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase)) -> Cou
 
 @pytest.fixture
 def world(ledger_project, fake_provider, approver):
-    return ledger_project, fake_provider, approver
+    return ledger_project, fake_provider, approver, make_member(ledger_project, Role.OWNER)
 
 
 def test_the_governance_invariants_hold_under_random_interleavings(world):
