@@ -97,7 +97,8 @@ WSGI_APPLICATION = "autopack_site.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # before every app: the admin's face (base_site.html) is Autopack's, not Django's
+        "DIRS": [BASE_DIR / "autopack_site" / "security" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -1,14 +1,18 @@
 """Policy editing for staff: validated on save, versioned, previewed before it lands."""
 
 import json
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from autopack_site.admin_tools import (
     ProjectListFilter,
@@ -18,7 +22,8 @@ from autopack_site.admin_tools import (
     confirmed_action,
 )
 from autopack_site.errors import DomainError
-from autopack_site.roles import Capability
+from autopack_site.roles import Capability, allowed_somewhere, projects_where
+from autopack_site.security.dashboard import Bar, Figure, FigureData, Segment, register_figure
 from policies.engine import InvalidPatternError, validate_patterns
 from policies.models import ActionRule, DecisionLog, GovernancePolicy, PathRule, PolicyRevision
 from policies.preview import PREVIEW_DEFAULT_LIMIT, policy_preview
@@ -247,3 +252,54 @@ class DecisionLogAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["project"]
     show_full_result_count = False
     readonly_fields = [f.name for f in DecisionLog._meta.fields]
+
+
+OUTCOME_COLOURS = [("allow", "#198754"), ("require_approval", "#b58100"), ("deny", "#b02a37")]
+DECISION_DAYS = 7
+
+
+def decisions_figure(request) -> FigureData | None:
+    """The policy's decisions per day (last week) by outcome: one GROUP BY over the recent-index."""
+    if not allowed_somewhere(request.user, Capability.VIEW):
+        return None
+    today = timezone.localdate()
+    since = today - timedelta(days=DECISION_DAYS - 1)
+    rows = (
+        DecisionLog.objects.filter(
+            project__in=projects_where(request.user, Capability.VIEW),
+            created_at__date__gte=since,
+        )
+        .order_by()
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", "outcome")
+        .annotate(n=Count("pk"))
+    )
+    counts = {(day, outcome): n for day, outcome, n in rows}
+    listing = reverse("admin:policies_decisionlog_changelist")
+    bars = []
+    for offset in range(DECISION_DAYS):
+        day = since + timedelta(days=offset)
+        bars.append(
+            Bar(
+                label=day.strftime("%a %d %b"),
+                segments=[
+                    Segment(
+                        counts.get((day, outcome), 0),
+                        colour,
+                        outcome,
+                        f"{listing}?outcome__exact={outcome}",
+                    )
+                    for outcome, colour in OUTCOME_COLOURS
+                ],
+            )
+        )
+    return FigureData(
+        bars=bars,
+        legend=[(colour, outcome.replace("_", " ")) for outcome, colour in OUTCOME_COLOURS],
+        empty="No decision this week.",
+        link=listing,
+        link_label="All decisions",
+    )
+
+
+register_figure(Figure("decisions", "Policy decisions per day, by outcome", 40, decisions_figure))

@@ -3,11 +3,23 @@
 from django.contrib import admin
 from django.urls import path
 
+from autopack_site.security.dashboard import dashboard
 from autopack_site.security.two_factor import second_factor_missing, second_factor_redirect
 from autopack_site.security.views import two_factor_view
 
 
 class AutopackAdminSite(admin.AdminSite):
+    site_header = "Autopack"
+    site_title = "Autopack"
+    index_title = "Today"
+    # "View site" opens the operator's inbox: there is no public site to view
+    site_url = "/admin/approvals/approvalrequest/"
+    index_template = "admin/autopack/index.html"
+
+    def index(self, request, extra_context=None):
+        context = {"dashboard": dashboard(request), **(extra_context or {})}
+        return super().index(request, context)
+
     def has_permission(self, request) -> bool:
         # every admin view, custom ones included, goes through admin_view() and so through here
         return super().has_permission(request) and not second_factor_missing(request)
