@@ -33,7 +33,7 @@ def test_an_inbox_row_says_what_the_action_does_where_and_how_reversible(
     client, actor, ledger_project, operator
 ):
     run = make_run(ledger_project)
-    action, approval = _pending_shopify(actor, run)
+    _action, approval = _pending_shopify(actor, run)
     client.force_login(operator)
     html = client.get("/admin/approvals/approvalrequest/").content.decode()
     row = html[html.index(f"/admin/approvals/approvalrequest/{approval.pk}/change/") :]
