@@ -23,28 +23,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
+        parser.add_argument(
+            "--fake-provider-port",
+            type=int,
+            default=FAKE_PROVIDER_PORT,
+            help="the loopback fake provider's port (its webhook sink is the example's target)",
+        )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
         parser.add_argument(
             "--no-agent", action="store_true", help="do not start the example agent"
         )
 
-    def handle(self, *args, host, port, no_demo, no_agent, **options):
+    def handle(self, *args, host, port, fake_provider_port, no_demo, no_agent, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         credentials = None if no_demo else demo_seed()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        fake = f"http://127.0.0.1:{FAKE_PROVIDER_PORT}"
+        fake = f"http://127.0.0.1:{fake_provider_port}"
         env = {
             **os.environ,
             **DEMO_SECRETS,
             # the fake provider (and the example agent's webhook sink on it) is on loopback
-            "AUTOPACK_OUTBOUND_ALLOW": f"127.0.0.1:{FAKE_PROVIDER_PORT}",
+            "AUTOPACK_OUTBOUND_ALLOW": f"127.0.0.1:{fake_provider_port}",
             **{f"AUTOPACK_PROVIDER_URL_{name.upper()}": fake for name in PROVIDERS},
         }
         # the first heartbeat right away, so health shows the worker within seconds
         async_task("autopack_site.tasks.worker_heartbeat")
         children = [
-            subprocess.Popen([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
+            subprocess.Popen([*manage, "fakeprovider", "--port", str(fake_provider_port)], env=env),
             subprocess.Popen([*manage, "qcluster"], env=env),
             subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
         ]
@@ -76,6 +82,10 @@ class Command(BaseCommand):
             f"  health:   {base}/api/v1/health",
             f"  fake provider (loopback): {fake}/_state",
         ]
+        if credentials and not no_agent:
+            banner.append(
+                "  example agent: started (docs/example_agent.py); its webhook waits in the inbox"
+            )
         if credentials:
             banner.append(f"  operator: {credentials.username} / {credentials.password}")
             if settings.AUTOPACK_REQUIRE_2FA:
