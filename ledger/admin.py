@@ -125,7 +125,9 @@ def describe_actions(requests) -> dict[int, InboxLine]:
                 reference=action.provider_reference,
                 error=action.error,
                 url=action_url(action.pk),
-                finished=action.status in FINISHED,
+                # held or awaiting reconciliation: a person acts next, nothing to wait for
+                finished=action.status
+                in FINISHED | {ActionStatus.HELD, ActionStatus.NEEDS_RECONCILIATION},
             ),
             facts=[("mode", action.get_mode_display())],
         )

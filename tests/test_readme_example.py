@@ -16,9 +16,13 @@ import pytest
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_decide
 from autopack_site.demo import demo_seed
-from ledger.fakeprovider.server import FakeProviderServer
 from runs.models import Run, RunStatus
-from tests.test_worker import ROOT, database_url_of_test_db
+from tests import live_fixtures
+from tests.test_worker import ROOT
+
+# the live fixtures, shared with the other end-to-end tests
+live_fake_provider = live_fixtures.live_fake_provider
+live_worker = live_fixtures.live_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,41 +41,6 @@ def test_the_readme_example_is_self_contained():
     imported = re.search(r"from autopack_client import (.*)", code).group(1)
     for name in (n.strip() for n in imported.split(",")):
         assert code.count(name) > 1, f"{name} is imported but unused"
-
-
-@pytest.fixture
-def fake_provider(settings):
-    server = FakeProviderServer(port=0)
-    server.start()
-    settings.AUTOPACK_OUTBOUND_ALLOW = [server.url]
-    settings.AUTOPACK_PROVIDER_URLS = {"webhook": server.url}
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def worker(fake_provider):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_of_test_db(),
-        "Q_WORKERS": "1",
-        "AUTOPACK_OUTBOUND_ALLOW": fake_provider.url,
-        "AUTOPACK_PROVIDER_URL_WEBHOOK": fake_provider.url,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    yield process
-    os.killpg(process.pid, 15)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
 
 
 def _operator_approves(stop: threading.Event, seen: list, user, project) -> None:
@@ -96,8 +65,12 @@ def _operator_approves(stop: threading.Event, seen: list, user, project) -> None
 
 
 def test_the_readme_client_example_runs_verbatim_and_completes_its_run(
-    live_server, worker, fake_provider, tmp_path
+    live_server,
+    live_worker,
+    live_fake_provider,
+    tmp_path,
 ):
+    fake_provider = live_fake_provider
     from django.contrib.auth import get_user_model
 
     credentials = demo_seed()
