@@ -132,7 +132,19 @@ def test_an_operators_day_at_1280_px(live_server, page, live_worker, live_fake_p
     expect(page.locator("#execution-status")).to_contain_text("succeeded", timeout=60_000)
     expect(page.locator("#execution-reference")).to_be_visible()
     walk.shot("action-executed")
-    assert live_fake_provider.url  # the webhook went to the fake provider on loopback
+    page.click("#execution-link")
+    expect(page.locator("body")).to_contain_text("Outcome at the provider")
+    walk.shot("action-record")
+
+    # the ledger's and the runs' lists: every column shows at 1280 px
+    page.goto(f"{live_server.url}/admin/ledger/externalaction/")
+    expect(page.locator("#result_list")).to_contain_text("build.finished")
+    walk.shot("ledger-list")
+    walk.list_fits()
+    page.goto(f"{live_server.url}/admin/runs/run/")
+    expect(page.locator("#result_list")).to_contain_text("waiting on approval")
+    walk.shot("runs-list")
+    walk.list_fits()
 
     # reject the demo patch, with a reason, through its confirmation
     page.goto(f"{live_server.url}/admin/approvals/approvalrequest/{patch_approval.pk}/change/")
