@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
@@ -15,6 +17,20 @@ from django_q.tasks import async_task
 from autopack_site.demo import DEMO_SECRETS, FAKE_PROVIDER_PORT, demo_seed
 
 PROVIDERS = ("webhook", "youtube", "etsy", "shopify", "alpaca")
+
+
+def _wait_until_serving(url: str, timeout: float = 60.0) -> None:
+    """The server answers (any status) or the timeout passes: a slow start (a busy machine)
+    must not leave the example agent with a refused connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.5)
 
 
 class Command(BaseCommand):
@@ -56,7 +72,7 @@ class Command(BaseCommand):
         ]
         base = f"http://{host}:{port}"
         if credentials and not no_agent:
-            time.sleep(2)  # let the server bind before the agent's first request
+            _wait_until_serving(f"{base}/api/v1/health")  # before the agent's first request
             agent = settings.BASE_DIR / "docs" / "example_agent.py"
             children.append(
                 subprocess.Popen(
