@@ -224,6 +224,10 @@ class RunAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
 
 
 # --- the inbox's lines for patches, and its run filter ------------------------------------------
+def _matched(changed_file: dict, category: str) -> bool:
+    return any(m.get("category") == category for m in changed_file.get("matched") or [])
+
+
 def describe_patches(requests) -> dict[int, InboxLine]:
     """One query for the page's patches with their runs and phases."""
     patches = {
@@ -249,8 +253,8 @@ def describe_patches(requests) -> dict[int, InboxLine]:
         if patch is None:
             continue
         files = patch.files or []
-        protected = sum(1 for f in files if f.get("category") == "protected")
-        denied = sum(1 for f in files if f.get("category") == "denied")
+        protected = sum(1 for f in files if _matched(f, "protected"))
+        denied = sum(1 for f in files if _matched(f, "denied"))
         hits = ", ".join(
             part
             for part in (

@@ -81,6 +81,7 @@ def test_item_page_shows_the_payload_diff_explanation_and_decides(client, projec
         '<span class="add">+more</span>',
         'id="risk-factors"',
         'id="approve-button"',
+        "(1 protected)",  # the one line: file count and protected hits
     ):
         assert fragment in page, fragment
     decide = f"/admin/approvals/approvalrequest/{approval.pk}/decide/"
