@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml uv.lock
 lock: $(STAMP)  ## regenerate uv.lock from pyproject.toml (CI fails when it is stale)
 	$(VENV)/bin/uv lock
 
-run: $(STAMP)  ## server + worker + demo data on SQLite; prints the admin URL and credentials
-	$(PY) manage.py up
+PORT ?= 8000
+FAKE_PROVIDER_PORT ?= 8765
+
+run: $(STAMP)  ## server + worker + fake provider + example agent + demo data on SQLite (make run PORT=8080)
+	$(PY) manage.py up --port $(PORT) --fake-provider-port $(FAKE_PROVIDER_PORT)
 
 test: $(STAMP)  ## the whole suite on the embedded default (SQLite)
 	$(PY) -m pytest

@@ -105,8 +105,12 @@ WSGI_APPLICATION = "autopack_site.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # the admin's base_site.html with the emergency banner (docs/publishing.md)
-        "DIRS": [BASE_DIR / "publishing" / "templates" / "overrides"],
+        # searched before every app, in this order: the emergency banner (docs/publishing.md)
+        # extends Autopack's face (base_site.html), which extends Django's admin/base.html
+        "DIRS": [
+            BASE_DIR / "publishing" / "templates" / "overrides",
+            BASE_DIR / "autopack_site" / "security" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -1,14 +1,19 @@
 """Policy editing for staff: validated on save, versioned, previewed before it lands."""
 
 import json
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from autopack_site.admin_tools import (
     ProjectListFilter,
@@ -18,8 +23,9 @@ from autopack_site.admin_tools import (
     confirmed_action,
 )
 from autopack_site.errors import DomainError
-from autopack_site.roles import Capability
-from policies.engine import InvalidPatternError, validate_patterns
+from autopack_site.roles import Capability, allowed_somewhere, projects_where
+from autopack_site.security.dashboard import Bar, Figure, FigureData, Segment, register_figure
+from policies.engine import InvalidPatternError, shadowed_rules, validate_patterns
 from policies.models import ActionRule, DecisionLog, GovernancePolicy, PathRule, PolicyRevision
 from policies.preview import PREVIEW_DEFAULT_LIMIT, policy_preview
 from policies.services import (
@@ -29,7 +35,7 @@ from policies.services import (
     policy_save_snapshot,
     policy_validate_snapshot,
 )
-from policies.snapshots import SETTING_FIELDS, snapshot_of
+from policies.snapshots import SETTING_FIELDS, snapshot_of, spec_from_snapshot
 
 
 class PathRuleFormSet(forms.BaseInlineFormSet):
@@ -61,7 +67,9 @@ class PathRuleInline(RuleInline):
 class ActionRuleInline(RuleInline):
     model = ActionRule
     extra = 1
+    readonly_fields = ["rule_key"]
     fields = [
+        "rule_key",
         "priority",
         "provider_glob",
         "action_glob",
@@ -82,7 +90,12 @@ class RevisionInline(ReadOnlyInline):
 
     @admin.display(description="what changed")
     def changes(self, revision: PolicyRevision) -> str:
-        return "; ".join(_describe(change) for change in revision.diff) or "—"
+        if not revision.diff:
+            return "—"
+        return format_html(
+            '<ul class="changes">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((_describe(c),) for c in revision.diff)),
+        )
 
 
 def _describe(change: dict) -> str:
@@ -93,8 +106,21 @@ def _describe(change: dict) -> str:
         sign = "+" if kind == "path_added" else "-"
         return f"{sign} {change['category']} {change['pattern']}"
     rule = change["rule"]
+    name = f"{rule['id']} " if rule.get("id") else ""
+    if kind == "rule_changed":
+        fields = ", ".join(f"{f} {old} → {new}" for f, (old, new) in change["fields"].items())
+        return f"~ {name}{rule['provider_glob']}/{rule['action_glob']}: {fields}"
     sign = "+" if kind == "rule_added" else "-"
-    return f"{sign} {rule['provider_glob']}/{rule['action_glob']} → {rule['effect']}"
+    return f"{sign} {name}{rule['provider_glob']}/{rule['action_glob']} → {rule['effect']}"
+
+
+def policy_warnings(snapshot: dict) -> list[str]:
+    """What the editor warns about (never refuses): rules that can never take effect."""
+    try:
+        spec = spec_from_snapshot(snapshot, version=0)
+    except Exception:  # an invalid draft is reported by validation, not here
+        return []
+    return [shadow.message for shadow in shadowed_rules(spec)]
 
 
 class PolicyForm(forms.ModelForm):
@@ -172,6 +198,41 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     inlines = [PathRuleInline, ActionRuleInline, RevisionInline]
     change_form_template = "admin/policies/governancepolicy/change_form.html"
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        project = form.base_fields.get("project")
+        if project is not None:  # one policy per project, chosen once: no add/change icons
+            widget = project.widget
+            for flag in ("can_add_related", "can_change_related", "can_view_related"):
+                if hasattr(widget, flag):
+                    setattr(widget, flag, False)
+            project.help_text = "Chosen once: a policy never moves to another project."
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(
+            {
+                "show_save_and_add_another": False,
+                "show_delete_link": False,
+                "policy_warnings": policy_warnings(snapshot_of(obj)) if obj is not None else [],
+            }
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _saved(self, request, obj) -> None:
+        """The message names the version the save created, and repeats any warning."""
+        obj.refresh_from_db()
+        for warning in policy_warnings(snapshot_of(obj)):
+            self.message_user(request, f"Warning: {warning}", messages.WARNING)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self._saved(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        self._saved(request, obj)
+        return super().response_change(request, obj)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Inside the admin's transaction: an invalid whole rolls every row back.
@@ -194,7 +255,8 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         policy = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.role_allows_for(request, Capability.EDIT_POLICY, policy):
             raise PermissionDenied
-        draft_text = json.dumps(snapshot_of(policy), indent=2, default=str)
+        draft = snapshot_of(policy)
+        draft_text = json.dumps(draft, indent=2, default=str)
         results, error = None, None
         if request.method == "POST":
             draft_text = request.POST.get("draft", "")
@@ -203,18 +265,21 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
                 draft = json.loads(draft_text)
                 policy_validate_snapshot(draft)
                 if request.POST.get("save") == "yes":
-                    policy_save_snapshot(
+                    saved = policy_save_snapshot(
                         project=policy.project,
                         snapshot=draft,
                         editor=request.user,
                         reason=request.POST.get("reason", ""),
                     )
-                    self.message_user(request, "Policy saved as a new version.", messages.SUCCESS)
+                    self.message_user(request, f"Saved as {saved}.", messages.SUCCESS)
+                    for warning in policy_warnings(snapshot_of(saved)):
+                        self.message_user(request, f"Warning: {warning}", messages.WARNING)
                     return HttpResponseRedirect(
                         reverse("admin:policies_governancepolicy_change", args=[policy.pk])
                     )
                 results = policy_preview(project=policy.project, draft=draft, limit=limit)
             except json.JSONDecodeError as exc:
+                draft = None
                 error = f"The draft is not valid JSON: {exc}"
             except DomainError as refusal:
                 error = f"{refusal.message} {refusal.details or ''}"
@@ -227,6 +292,7 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
             "results": results,
             "error": error,
             "limit": PREVIEW_DEFAULT_LIMIT,
+            "policy_warnings": policy_warnings(draft) if isinstance(draft, dict) else [],
         }
         return TemplateResponse(request, "admin/policies/governancepolicy/preview.html", context)
 
@@ -247,3 +313,54 @@ class DecisionLogAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["project"]
     show_full_result_count = False
     readonly_fields = [f.name for f in DecisionLog._meta.fields]
+
+
+OUTCOME_COLOURS = [("allow", "#198754"), ("require_approval", "#b58100"), ("deny", "#b02a37")]
+DECISION_DAYS = 7
+
+
+def decisions_figure(request) -> FigureData | None:
+    """The policy's decisions per day (last week) by outcome: one GROUP BY over the recent-index."""
+    if not allowed_somewhere(request.user, Capability.VIEW):
+        return None
+    today = timezone.localdate()
+    since = today - timedelta(days=DECISION_DAYS - 1)
+    rows = (
+        DecisionLog.objects.filter(
+            project__in=projects_where(request.user, Capability.VIEW),
+            created_at__date__gte=since,
+        )
+        .order_by()
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", "outcome")
+        .annotate(n=Count("pk"))
+    )
+    counts = {(day, outcome): n for day, outcome, n in rows}
+    listing = reverse("admin:policies_decisionlog_changelist")
+    bars = []
+    for offset in range(DECISION_DAYS):
+        day = since + timedelta(days=offset)
+        bars.append(
+            Bar(
+                label=day.strftime("%a %d %b"),
+                segments=[
+                    Segment(
+                        counts.get((day, outcome), 0),
+                        colour,
+                        outcome,
+                        f"{listing}?outcome__exact={outcome}",
+                    )
+                    for outcome, colour in OUTCOME_COLOURS
+                ],
+            )
+        )
+    return FigureData(
+        bars=bars,
+        legend=[(colour, outcome.replace("_", " ")) for outcome, colour in OUTCOME_COLOURS],
+        empty="No decision this week.",
+        link=listing,
+        link_label="All decisions",
+    )
+
+
+register_figure(Figure("decisions", "Policy decisions per day, by outcome", 40, decisions_figure))

@@ -56,6 +56,8 @@ class GovernancePolicy(models.Model):
         validators=[MinValueValidator(1)],
         help_text="An approval must be used within this long.",
     )
+    # the number the next new action rule's id takes: ids are never reused, even after removal
+    next_rule_number = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -108,8 +110,25 @@ class ActionRule(models.Model):
     )
     provider_glob = models.CharField(max_length=100, help_text="e.g. youtube, shop*, *")
     action_glob = models.CharField(max_length=100, help_text="e.g. videos.insert, *.delete, *")
-    effect = models.CharField(max_length=16, choices=Effect.choices)
-    priority = models.IntegerField(default=0, help_text="Higher first; never lets allow beat deny.")
+    effect = models.CharField(
+        max_length=16,
+        choices=Effect.choices,
+        help_text="When several rules match, the strictest effect wins (deny > require approval "
+        "> allow); the editor warns about a rule that can never take effect.",
+    )
+    rule_key = models.CharField(
+        "id",
+        max_length=20,
+        blank=True,
+        editable=False,
+        help_text="Stable across edits (rule-N, never reused); given when the rule is first saved.",
+    )
+    priority = models.IntegerField(
+        default=0,
+        help_text="Only the order rules are listed and explained in. Every matching rule "
+        "applies and the strictest wins: deny, then require approval, then allow. A "
+        "high-priority allow does not beat a broader require-approval or deny rule.",
+    )
     max_amount = models.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -127,9 +146,17 @@ class ActionRule(models.Model):
 
     class Meta:
         ordering = ["-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "rule_key"],
+                condition=~models.Q(rule_key=""),
+                name="actionrule_unique_key",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.provider_glob}/{self.action_glob} → {self.effect}"
+        key = f"{self.rule_key}: " if self.rule_key else ""
+        return f"{key}{self.provider_glob}/{self.action_glob} → {self.effect}"
 
 
 class PolicyRevision(AppendOnlyModel):

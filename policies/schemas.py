@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autopack_site.api.inputs import DisplayText, StrictIn, decimal_string
 from autopack_site.outbound import CallbackURL
@@ -15,6 +15,8 @@ EffectName = Literal["allow", "require_approval", "deny"]
 class ActionRuleSnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # stable id ("rule-7"); omitted for a new rule, which gets the policy's next number on save
+    id: str | None = Field(default=None, pattern=r"^rule-[1-9][0-9]{0,8}$")
     provider_glob: str = Field(min_length=1, max_length=100)
     action_glob: str = Field(min_length=1, max_length=100)
     effect: EffectName
@@ -51,6 +53,13 @@ class PolicySnapshot(BaseModel):
     path_rules: PathRulesSnapshot = Field(default_factory=PathRulesSnapshot)
     action_rules: list[ActionRuleSnapshot] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _ids_unique(self) -> "PolicySnapshot":
+        ids = [rule.id for rule in self.action_rules if rule.id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two action rules have the same id; remove the id of the copy")
+        return self
+
 
 class ActionQuestion(StrictIn):
     provider: str = Field(min_length=1, max_length=100)
@@ -73,11 +82,21 @@ class EvaluateIn(StrictIn):
     patch: PatchQuestion | None = None
 
 
+class OverriddenRuleOut(BaseModel):
+    rule: str
+    effect: EffectName
+    beaten_by: str
+    beaten_by_effect: EffectName
+    message: str
+
+
 class PolicyDecisionOut(BaseModel):
     outcome: EffectName
     policy_version: int
     reasons: list[dict[str, Any]]
     matched_rules: list[dict[str, Any]]
+    # matching rules that did not decide: a stricter matching rule beat each
+    overridden_rules: list[OverriddenRuleOut] = Field(default_factory=list)
     risk: dict[str, Any]
     hint: str
     details: dict[str, Any] = Field(default_factory=dict)

@@ -3,5 +3,10 @@ def decision_out_fields(decision: dict) -> dict:
     known = {"outcome", "policy_version", "reasons", "matched_rules", "risk", "hint"}
     return {
         **{key: decision.get(key) for key in known},
-        "details": {key: value for key, value in decision.items() if key not in known},
+        "overridden_rules": decision.get("overridden_rules", []),
+        "details": {
+            key: value
+            for key, value in decision.items()
+            if key not in known and key != "overridden_rules"
+        },
     }

@@ -70,6 +70,15 @@ def _require_reason(reason: str) -> None:
         raise Unprocessable("Say why the policy changes.", code="reason_required")
 
 
+def _number_new_rules(policy: GovernancePolicy) -> None:
+    """Rules without an id (new ones, from the admin's inline or a draft) get the policy's next
+    numbers, in listing order; ids are never reused."""
+    for rule in policy.action_rules.filter(rule_key="").order_by("-priority", "id"):
+        rule.rule_key = f"rule-{policy.next_rule_number}"
+        rule.save(update_fields=["rule_key"])
+        policy.next_rule_number += 1
+
+
 def _record_revision_locked(
     *,
     policy: GovernancePolicy,
@@ -78,13 +87,16 @@ def _record_revision_locked(
     bump: bool,
     extra_diff: tuple[dict[str, Any], ...] = (),
 ) -> PolicyRevision:
+    _number_new_rules(policy)
     snapshot = snapshot_of(policy)
     policy_validate_snapshot(snapshot)
     previous = policy.revisions.order_by("-version").first()
     if bump and previous is not None:
         policy.version = previous.version + 1
     policy.updated_by = editor
-    policy.save(update_fields=["version", "enabled", "updated_by", "updated_at"])
+    policy.save(
+        update_fields=["version", "enabled", "next_rule_number", "updated_by", "updated_at"]
+    )
     return PolicyRevision.objects.create(
         policy=policy,
         version=policy.version,
@@ -154,6 +166,7 @@ def policy_save_snapshot(
             setattr(policy, field, getattr(data, field))
         policy.save()
         policy.path_rules.all().delete()
+        known = set(policy.action_rules.values_list("rule_key", flat=True))
         policy.action_rules.all().delete()
         PathRule.objects.bulk_create(
             [
@@ -163,7 +176,15 @@ def policy_save_snapshot(
             ]
         )
         ActionRule.objects.bulk_create(
-            [ActionRule(policy=policy, **rule.model_dump()) for rule in data.action_rules]
+            [
+                # a rule keeps its id; an id this policy never gave out is treated as new
+                ActionRule(
+                    policy=policy,
+                    rule_key=rule.id if rule.id in known else "",
+                    **rule.model_dump(exclude={"id"}),
+                )
+                for rule in data.action_rules
+            ]
         )
         _record_revision_locked(policy=policy, editor=editor, reason=reason, bump=not created)
     return policy

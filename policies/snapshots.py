@@ -49,7 +49,10 @@ def snapshot_of(policy: GovernancePolicy) -> dict[str, Any]:
         **{field: getattr(policy, field) for field in SETTING_FIELDS},
         "path_rules": path_rules,
         "action_rules": [
-            {field: _json_value(getattr(rule, field)) for field in RULE_FIELDS}
+            {
+                **({"id": rule.rule_key} if rule.rule_key else {}),
+                **{field: _json_value(getattr(rule, field)) for field in RULE_FIELDS},
+            }
             for rule in policy.action_rules.order_by("-priority", "id")
         ],
     }
@@ -66,7 +69,7 @@ def spec_from_snapshot(snapshot: dict[str, Any] | PolicySnapshot, *, version: in
         safety_profile=SafetyProfile(data.safety_profile),
         action_rules=tuple(
             ActionRule(
-                rule_id=f"rule-{index + 1}",
+                rule_id=rule.id or f"new-{index + 1}",
                 provider_glob=rule.provider_glob,
                 action_glob=rule.action_glob,
                 effect=Effect(rule.effect),
@@ -145,10 +148,18 @@ def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[
         ]
 
     def rule_key(rule: dict[str, Any]) -> str:
-        return repr(sorted(rule.items()))
+        # by stable id when both sides have one (an edited rule is "changed", not -/+)
+        return rule.get("id") or repr(sorted(rule.items()))
 
     before_rules = {rule_key(r): r for r in old.get("action_rules", [])}
     after_rules = {rule_key(r): r for r in new["action_rules"]}
+    for k in [k for k in after_rules if k in before_rules]:
+        before, after = before_rules[k], after_rules[k]
+        fields = {
+            f: [before.get(f), after.get(f)] for f in RULE_FIELDS if before.get(f) != after.get(f)
+        }
+        if fields:
+            changes.append({"change": "rule_changed", "rule": after, "fields": fields})
     changes += [
         {"change": "rule_added", "rule": after_rules[k]}
         for k in after_rules

@@ -56,8 +56,8 @@ def test_inbox_lists_pending_for_operator_projects_soonest_expiry_first(client, 
     html = client.get("/admin/approvals/approvalrequest/").content.decode()
     assert html.index("Sooner") < html.index("Later")
     assert "Theirs" not in html and "Viewed" not in html
-    for column in ("project", "kind", "title", "risk", "requester", "age", "expires in"):
-        assert f">{column}<" in html.lower() or column in html.lower()
+    for column in ("what it does", "run / phase", "side effect", "risk", "age · expires", "status"):
+        assert column in html.lower()
     index = client.get("/admin/").content.decode()
     assert re.search(r"<strong>2</strong> pending approvals", index)
     assert later.pk != sooner.pk
@@ -81,6 +81,7 @@ def test_item_page_shows_the_payload_diff_explanation_and_decides(client, projec
         '<span class="add">+more</span>',
         'id="risk-factors"',
         'id="approve-button"',
+        "(1 protected)",  # the one line: file count and protected hits
     ):
         assert fragment in page, fragment
     decide = f"/admin/approvals/approvalrequest/{approval.pk}/decide/"
@@ -90,12 +91,20 @@ def test_item_page_shows_the_payload_diff_explanation_and_decides(client, projec
     assert refused.status_code == 302
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.PENDING
-    client.post(decide, {"verdict": "approve", "payload_hash_seen": approval.payload_hash})
+    # the button leads to a confirmation that repeats the hash and what happens; nothing yet
+    asked = {"verdict": "approve", "payload_hash_seen": approval.payload_hash}
+    confirm = client.post(decide, asked).content.decode()
+    assert approval.payload_hash in confirm and "What will happen:" in confirm
+    assert "Nothing is applied by Autopack" in confirm
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING
+    client.post(decide, {**asked, "confirmed": "yes"})
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.APPROVED
     assert ApprovalDecision.objects.get().approver == operator
     again = client.get(f"/admin/approvals/approvalrequest/{approval.pk}/change/").content.decode()
     assert 'id="approve-button"' not in again
+    assert 'id="outcome"' in again and "Why the policy asked a human" in again
 
 
 def test_a_viewer_cannot_decide_through_the_admin(client, project):

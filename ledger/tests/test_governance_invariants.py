@@ -3,8 +3,8 @@
 hypothesis drives random interleavings of what agents, operators, attackers and failures do —
 propose (allowed, needing approval, denied; repeated keys), approve, reject, tamper with the
 stored payload, expire, revoke the agent's key, pull and release the emergency switch, execute,
-crash the call after the provider took it, reconcile — against the real services and the fake provider over loopback HTTP, and after
-every step checks what the platform promises:
+crash the call after the provider took it, reconcile — against the real services and the fake
+provider over loopback HTTP, and after every step checks what the platform promises:
 
 * nothing reached the provider without an allow decision or an approval of its exact payload
   hash, and what reached it is the payload that was decided;

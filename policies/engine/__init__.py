@@ -10,6 +10,7 @@ from policies.engine.paths import (
     normalise_path,
     validate_patterns,
 )
+from policies.engine.shadows import Shadow, shadowed_rules
 from policies.engine.spec import (
     ActionRule,
     CompiledPolicy,
@@ -37,6 +38,7 @@ __all__ = [
     "PolicySpec",
     "PolicyValidationError",
     "SafetyProfile",
+    "Shadow",
     "UnsafePathError",
     "compile_policy",
     "decide_action",
@@ -44,5 +46,6 @@ __all__ = [
     "file_category",
     "normalise_path",
     "parse_patch",
+    "shadowed_rules",
     "validate_patterns",
 ]

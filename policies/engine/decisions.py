@@ -38,6 +38,7 @@ class Decision:
     risk_score: float = 0.0
     risk_factors: list[dict[str, Any]] = field(default_factory=list)
     hint: str = ""
+    overridden_rules: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class Decision:
             "policy_version": self.policy_version,
             "reasons": self.reasons,
             "matched_rules": self.matched_rules,
+            "overridden_rules": self.overridden_rules,
             "risk": {"score": round(self.risk_score, 4), "factors": self.risk_factors},
             "hint": self.hint,
         }
@@ -106,6 +108,31 @@ def decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
 
 ALLOW, REQUIRE_APPROVAL, DENY = Effect.ALLOW, Effect.REQUIRE_APPROVAL, Effect.DENY
 _SEVERITY = {str(effect): rank for effect, rank in SEVERITY.items()}
+
+
+def _overridden(matched: list[dict[str, Any]], outcome: Effect) -> list[dict[str, Any]]:
+    """Matching rules whose (declared) effect lost, each with the rule that beat it: the first
+    matching rule that took effect as the outcome (or the guard, when none did)."""
+    winner = next((m for m in matched if m["effective"] == str(outcome)), None)
+    overridden = []
+    for entry in matched:
+        if _SEVERITY[entry["effect"]] >= _SEVERITY[str(outcome)] or entry is winner:
+            continue
+        by = winner["rule"] if winner else "guard"
+        by_effect = str(outcome)
+        if entry["effective"] == str(outcome):  # its own unmet conditions made it stricter
+            continue
+        overridden.append(
+            {
+                "rule": entry["rule"],
+                "effect": entry["effect"],
+                "beaten_by": by,
+                "beaten_by_effect": by_effect,
+                "message": f"{entry['rule']} says {entry['effect']}, but {by} says {by_effect} "
+                "and the strictest matching rule wins.",
+            }
+        )
+    return overridden
 
 
 def _decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
@@ -177,6 +204,7 @@ def _decide_action(policy: CompiledPolicy, request: ActionRequest) -> Decision:
         hint = "A rule requires approval; an operator must approve this exact payload."
     score, factors = _action_risk(request, outcome)
     return Decision(
+        overridden_rules=_overridden(matched, outcome),
         outcome=outcome,
         policy_version=policy.version,
         reasons=reasons,

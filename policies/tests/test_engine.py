@@ -375,7 +375,15 @@ def test_to_dict_is_json_ready():
 
     decision = decide_action(policy_with(), ActionRequest("x", "y"))
     body = json.loads(json.dumps(decision.to_dict()))
-    assert set(body) == {"outcome", "policy_version", "reasons", "matched_rules", "risk", "hint"}
+    assert set(body) == {
+        "outcome",
+        "policy_version",
+        "reasons",
+        "matched_rules",
+        "overridden_rules",
+        "risk",
+        "hint",
+    }
 
 
 @pytest.mark.parametrize("spelling", [".ENV", ".Env", "config/.ENV"])

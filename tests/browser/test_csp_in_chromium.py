@@ -47,7 +47,7 @@ def test_admin_inbox_and_swagger_ui_pass_the_csp(live_server, page, violations):
     approval = ApprovalRequest.objects.get()
     log_in(page, live_server.url, credentials.username, credentials.password)
 
-    expect(page.locator("#approval-inbox-summary")).to_contain_text("1 pending approval")
+    expect(page.locator("#figure-approvals")).to_contain_text("1 pending approval")
     page.goto(f"{live_server.url}/admin/approvals/approvalrequest/{approval.pk}/change/")
     expect(page.locator("#payload-hash")).to_have_text(approval.payload_hash)
     # the nonce'd style block applied: the diff panel is monospace
@@ -72,5 +72,5 @@ def test_an_operator_enrols_a_totp_device_in_the_browser(live_server, page, viol
     page.fill("#id_otp_token", f"{TOTP(key).token():06d}")
     page.click("#two-factor-form input[type=submit]")
 
-    expect(page.locator("#approval-inbox-summary")).to_contain_text("1 pending approval")
+    expect(page.locator("#figure-approvals")).to_contain_text("1 pending approval")
     assert violations == []

@@ -17,9 +17,9 @@ def test_operator_reviews_the_diff_and_approves_in_the_inbox(live_server, page):
     page.fill("#id_username", credentials.username)
     page.fill("#id_password", credentials.password)
     page.click("input[type=submit]")
-    expect(page.locator("#approval-inbox-summary")).to_contain_text("1 pending approval")
+    expect(page.locator("#figure-approvals")).to_contain_text("1 pending approval")
 
-    page.click("#approval-inbox-summary a")
+    page.click("#pending-count")
     row = page.locator("#result_list tbody tr").first
     expect(row).to_contain_text("Add a health page and document it")
     row.locator("a", has_text="Add a health page").click()
@@ -32,6 +32,8 @@ def test_operator_reviews_the_diff_and_approves_in_the_inbox(live_server, page):
     page.click("#reject-button")  # no reason given: refused, nothing changes
     expect(page.locator(".messagelist")).to_contain_text("needs a reason")
     page.click("#approve-button")
+    expect(page.locator("#confirm-hash")).to_have_text(approval.payload_hash)
+    page.click("#confirm-button")
     expect(page.locator(".messagelist")).to_contain_text(f"Approved #{approval.pk}")
     expect(page.locator("#approve-button")).to_have_count(0)
 

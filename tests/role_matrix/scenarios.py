@@ -135,7 +135,11 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("approvals.approvalrequest", "decide"): Scenario(
         _approval,
         _status_of(ApprovalStatus.APPROVED),
-        lambda approval: {"verdict": "approve", "payload_hash_seen": approval.payload_hash},
+        lambda approval: {
+            "verdict": "approve",
+            "payload_hash_seen": approval.payload_hash,
+            "confirmed": "yes",  # the confirmation page's answer (it asks the role too)
+        },
         url=lambda approval: reverse("admin:approvals_approvalrequest_decide", args=[approval.pk]),
     ),
     ("ledger.externalaction", "action_record_succeeded"): Scenario(

@@ -9,6 +9,8 @@ import signal
 import subprocess  # nosec B404
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
@@ -25,34 +27,55 @@ def _start(argv: list[str], **options) -> subprocess.Popen:
     return subprocess.Popen(argv, **options)  # nosec B603
 
 
+def _wait_until_serving(url: str, timeout: float = 60.0) -> None:
+    """The server answers (any status) or the timeout passes: a slow start (a busy machine)
+    must not leave the example agent with a refused connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            # our own server on the loopback address this command just started it on:
+            urllib.request.urlopen(url, timeout=2).close()  # nosec B310
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.5)
+
+
 class Command(BaseCommand):
     help = "Migrate, seed demo data, then run the web server and a django-q2 worker until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
+        parser.add_argument(
+            "--fake-provider-port",
+            type=int,
+            default=FAKE_PROVIDER_PORT,
+            help="the loopback fake provider's port (its webhook sink is the example's target)",
+        )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
         parser.add_argument(
             "--no-agent", action="store_true", help="do not start the example agent"
         )
 
-    def handle(self, *args, host, port, no_demo, no_agent, **options):
+    def handle(self, *args, host, port, fake_provider_port, no_demo, no_agent, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         credentials = None if no_demo else demo_seed()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        fake = f"http://127.0.0.1:{FAKE_PROVIDER_PORT}"
+        fake = f"http://127.0.0.1:{fake_provider_port}"
         env = {
             **os.environ,
             **DEMO_SECRETS,
             # the fake provider (and the example agent's webhook sink on it) is on loopback
-            "AUTOPACK_OUTBOUND_ALLOW": f"127.0.0.1:{FAKE_PROVIDER_PORT}",
+            "AUTOPACK_OUTBOUND_ALLOW": f"127.0.0.1:{fake_provider_port}",
             **{f"AUTOPACK_PROVIDER_URL_{name.upper()}": fake for name in PROVIDERS},
         }
         # the first heartbeat right away, so health shows the worker within seconds
         async_task("autopack_site.tasks.worker_heartbeat")
         children = [
-            _start([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
+            _start([*manage, "fakeprovider", "--port", str(fake_provider_port)], env=env),
             _start([*manage, "qcluster"], env=env),
             # hands committed work (executions, notifications) to the worker within a second;
             # the worker's own outbox-relay schedule is only the safety net
@@ -61,7 +84,7 @@ class Command(BaseCommand):
         ]
         base = f"http://{host}:{port}"
         if credentials and not no_agent:
-            time.sleep(2)  # let the server bind before the agent's first request
+            _wait_until_serving(f"{base}/api/v1/health")  # before the agent's first request
             agent = settings.BASE_DIR / "docs" / "example_agent.py"
             children.append(
                 _start(
@@ -87,6 +110,10 @@ class Command(BaseCommand):
             f"  health:   {base}/api/v1/health",
             f"  fake provider (loopback): {fake}/_state",
         ]
+        if credentials and not no_agent:
+            banner.append(
+                "  example agent: started (docs/example_agent.py); its webhook waits in the inbox"
+            )
         if credentials:
             banner.append(f"  operator: {credentials.username} / {credentials.password}")
             if settings.AUTOPACK_REQUIRE_2FA:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("policies", "0002_policy_enabled_append_only_history"),
+        ("policies", "0003_operator_stable_rule_ids"),
     ]
 
     operations = [
