@@ -400,7 +400,9 @@ class ApprovalRequestAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         skipped = queryset.count() - len(eligible)
         if request.POST.get("confirmed") == "yes":
             seen = {
-                int(k.split("_", 1)[1]): v for k, v in request.POST.items() if k.startswith("hash_")
+                int(k.removeprefix("hash_")): v
+                for k, v in request.POST.items()
+                if k.startswith("hash_") and k.removeprefix("hash_").isdecimal()
             }
             done = 0
             for item in eligible:

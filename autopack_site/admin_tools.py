@@ -8,6 +8,7 @@ the Capability it needs; None means nobody, superusers included.
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from django.template.response import TemplateResponse
 from autopack_site.errors import DomainError
 from autopack_site.models import Project
 from autopack_site.roles import Capability, allowed_somewhere, projects_where, role_allows
+from autopack_site.validators import validate_string_list
 
 
 def project_id_of(obj, project_field: str | None) -> int | None:
@@ -222,3 +224,26 @@ def confirmed_action(
     action.__name__ = f"action_{verb.lower().replace(' ', '_')}"
     action.capability = capability
     return action
+
+
+class StringListField(forms.CharField):
+    """A JSON list of strings edited as one entry per line: no JSON to get wrong (NaN, nesting,
+    a number where a list belongs) reaches the model."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 40})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "One per line.")
+        super().__init__(strip=False, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(str(entry) for entry in value)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        entries = [line.strip() for line in text.splitlines() if line.strip()]
+        validate_string_list(entries)
+        return entries

@@ -3,6 +3,7 @@ operator records an outcome or authorises a retry (with a reason); credentials w
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -22,6 +23,7 @@ from autopack_site.admin_tools import (
     ProjectListFilter,
     ProjectScopedAdminMixin,
     ReadOnlyInline,
+    StringListField,
     confirmed_action,
 )
 from autopack_site.roles import Capability, allowed_somewhere, projects_where
@@ -395,10 +397,25 @@ class ExternalActionAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.status)
 
 
+class ProviderCredentialForm(forms.ModelForm):
+    scopes = StringListField(
+        help_text="The provider's scopes this credential carries, one per line."
+    )
+    allowed_actions = StringListField(
+        help_text="Action globs this credential may perform, one per line (e.g. products.*)."
+    )
+
+    class Meta:
+        model = ProviderCredential
+        fields = ["scopes", "allowed_actions"]  # the rest as the admin's fields say
+
+
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     """Metadata only: the secret lives in the project's namespace, named by secret_name; the
     admin shows where it is read from and whether it is set, never its value."""
+
+    form = ProviderCredentialForm
 
     add_capability = change_capability = delete_capability = Capability.MANAGE_CREDENTIALS
 

@@ -12,6 +12,7 @@ from approvals.models import ApprovalRequest
 from autopack_site.db.append_only import AppendOnlyModel, TransitionEvent
 from autopack_site.models import AgentKey, Project
 from autopack_site.project_secrets import MAX_NAME_LENGTH, secret_name_problem
+from autopack_site.validators import validate_string_list
 from ledger.providers.registry import ADAPTERS
 from runs.models import Phase, Run
 
@@ -154,9 +155,12 @@ class ProviderCredential(models.Model):
     environment = models.CharField(
         max_length=16, choices=Environment.choices, default=Environment.SANDBOX
     )
-    scopes = models.JSONField(default=list, blank=True)
+    scopes = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     allowed_actions = models.JSONField(
-        default=list, blank=True, help_text="Action globs this credential may perform."
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text="Action globs this credential may perform.",
     )
     secret_name = models.CharField(
         max_length=MAX_NAME_LENGTH,

@@ -260,7 +260,8 @@ class GovernancePolicyAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         results, error = None, None
         if request.method == "POST":
             draft_text = request.POST.get("draft", "")
-            limit = int(request.POST.get("limit") or PREVIEW_DEFAULT_LIMIT)
+            posted_limit = request.POST.get("limit", "")
+            limit = int(posted_limit) if posted_limit.isdecimal() else PREVIEW_DEFAULT_LIMIT
             try:
                 draft = json.loads(draft_text)
                 policy_validate_snapshot(draft)

@@ -3,11 +3,14 @@
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from approvals.models import ApprovalRequest
 from autopack_site.models import AgentKey, Role
 from autopack_site.services import agent_key_revoke, staff_group_sync
+from autopack_site.validators import validate_string_list
+from ledger.admin import ProviderCredentialForm
 from ledger.models import ActionStatus, ExternalAction
 from ledger.services import action_cancel, action_execute
 from ledger.tests.conftest import product, propose
@@ -80,3 +83,40 @@ def test_messages_are_not_stored_in_a_cookie(ledger_project):
     assert response.status_code == 302
     assert AgentKey.objects.filter(name="cookie-check").exists()
     assert "messages" not in response.cookies
+
+
+@pytest.mark.parametrize("value", ["NaN", "[1e400]", "5", '{"a": 1}', "[" * 150])
+def test_credential_lists_are_edited_one_per_line_and_never_parsed_as_json(value):
+    assert ProviderCredentialForm.base_fields["scopes"].clean(value) == [value]
+    assert ProviderCredentialForm.base_fields["allowed_actions"].clean("a\n\n b \n") == ["a", "b"]
+
+
+@pytest.mark.parametrize("value", ["ok\x07no", "x" * 201, "\n".join(["s"] * 101)])
+def test_a_credential_list_refuses_what_is_not_a_few_short_printable_strings(value):
+    with pytest.raises(ValidationError):
+        ProviderCredentialForm.base_fields["scopes"].clean(value)
+
+
+@pytest.mark.parametrize("value", [5, "*", {"a": 1}, [float("nan")], [["nested"]]])
+def test_the_model_refuses_lists_that_are_not_strings(value):
+    with pytest.raises(ValidationError):
+        validate_string_list(value)
+
+
+def test_odd_admin_numbers_are_ignored_not_500(ledger_project, approver):
+    approver.groups.add(staff_group_sync())
+    editor = make_member(ledger_project, Role.POLICY_EDITOR)
+    editor.groups.add(staff_group_sync())
+    browser = Client()
+    browser.force_login(editor)
+    policy = ledger_project.policy
+    response = browser.post(
+        f"/admin/policies/governancepolicy/{policy.pk}/preview/", {"draft": "{}", "limit": "²"}
+    )
+    assert response.status_code == 200
+    browser.force_login(approver)
+    response = browser.post(
+        "/admin/approvals/approvalrequest/",
+        {"action": "approve_low_risk", "confirmed": "yes", "hash_x": "1", "hash_²": "2"},
+    )
+    assert response.status_code in (200, 302)
