@@ -33,6 +33,24 @@ def outbox_send(task: str, *args) -> OutboxMessage:
     return OutboxMessage.objects.create(task=task, args=list(args))
 
 
+def outbox_send_missing(task: str, arg_lists: list[list]) -> int:
+    """For sweeps: ``task(*args)`` for each of ``arg_lists`` that has no message still waiting
+    to be delivered. A sweep that runs while earlier tasks wait (a busy or dead worker) adds
+    nothing; without this every sweep would queue the same work again and the backlog would
+    grow faster than workers drain it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_send_missing belongs inside the transaction that needs it")
+    waiting = {
+        tuple(args)
+        for args in OutboxMessage.objects.filter(task=task, delivered_at__isnull=True).values_list(
+            "args", flat=True
+        )
+    }
+    missing = [list(args) for args in arg_lists if tuple(args) not in waiting]
+    OutboxMessage.objects.bulk_create([OutboxMessage(task=task, args=args) for args in missing])
+    return len(missing)
+
+
 def outbox_relay(*, limit: int = 200) -> int:
     """Hands due messages to the broker and marks them sent. Several relays may run: each
     takes rows no other holds (SKIP LOCKED)."""

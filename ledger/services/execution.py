@@ -34,7 +34,7 @@ from ledger.providers.base import OutcomeUnknown, ProviderContext, ProviderError
 from ledger.providers.registry import default_base_url, get_adapter
 from ledger.services.common import approved_payload, locked_action
 from ledger.services.credentials import CredentialProblem, credential_check
-from ledger.services.queueing import schedule_execution, schedule_reconcile
+from ledger.services.queueing import schedule_missing, schedule_reconcile
 from ledger.services.ratelimit import rate_limit_take
 from ledger.transitions import ACTION
 
@@ -340,8 +340,5 @@ def actions_dispatch_due(*, now=None) -> dict[str, int]:
         ]
     )
     with transaction.atomic():  # through the outbox too: the same path whatever the broker
-        for pk in due:
-            schedule_execution(pk)
-        for pk in unknown:
-            schedule_reconcile(pk)
-    return {"swept": swept, "due": len(due), "unknown": len(unknown)}
+        queued = schedule_missing(execute=due, reconcile=unknown)
+    return {"swept": swept, **queued}

@@ -262,3 +262,25 @@ def test_a_deduplicating_provider_whose_name_resolves_inside_fails_not_unknown(
     assert action_execute(body["id"]) == ActionStatus.FAILED
     event = ExternalAction.objects.get(pk=body["id"]).events.last()
     assert event.detail["code"] == "outbound_refused" and "10.0.0.7" in event.detail["error"]
+
+
+def test_a_sweep_queues_nothing_for_actions_whose_task_still_waits(actor, fake_provider):
+    """While a worker is busy or dead, every minute's sweep must not queue the same work again."""
+    from autopack_site.models import OutboxMessage
+    from ledger.services import actions_dispatch_due
+
+    body = propose(
+        actor,
+        "sweep-1",
+        "webhook",
+        "send",
+        {"url": f"{fake_provider.url}/webhook/sweep", "event": "sweep", "data": {}},
+    ).json()
+    ExternalAction.objects.filter(pk=body["id"]).update(status=ActionStatus.UNKNOWN)
+    waiting = OutboxMessage.objects.filter(delivered_at__isnull=True)
+    before = waiting.count()  # the proposal's own execution task
+    assert actions_dispatch_due() == {"swept": 0, "due": 0, "unknown": 1}
+    assert actions_dispatch_due() == {"swept": 0, "due": 0, "unknown": 0}
+    assert waiting.count() == before + 1
+    waiting.update(delivered_at=timezone.now())  # the worker ran them
+    assert actions_dispatch_due()["unknown"] == 1
