@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("policies.urls")),
     path("", include("approvals.urls")),
     path("", include("ledger.urls")),
+    path("", include("trading.urls")),
 ]
 
 urlpatterns = [

@@ -28,6 +28,12 @@ class OrderCreate(ActionPayload):
     # with it, so a market order (no limit price) or an absurd limit price cannot slip under a
     # policy's amount limit.
     reference_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+    # The allowed pre-trade check this order was placed under (trading's risk gate refuses an
+    # order without one) and its client_order_id, which Alpaca receives as the order's.
+    decision_id: int | None = Field(default=None, gt=0)
+    client_order_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"
+    )
 
     @model_validator(mode="after")
     def _prices_present(self):
@@ -65,7 +71,7 @@ class AlpacaAdapter(ProviderAdapter):
             "side": payload.side,
             "type": payload.type,
             "time_in_force": payload.time_in_force,
-            "client_order_id": reference,
+            "client_order_id": payload.client_order_id or reference,
         }
         if payload.limit_price is not None:
             body["limit_price"] = str(payload.limit_price)
@@ -100,7 +106,7 @@ class AlpacaAdapter(ProviderAdapter):
             _auth(ctx.secret),
             ctx,
             trusted=self.trusted_urls(ctx),
-            params={"client_order_id": reference},
+            params={"client_order_id": payload.client_order_id or reference},
         )
         if response.status_code == 404:
             return LookupResult(state="absent")
