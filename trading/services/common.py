@@ -17,10 +17,12 @@ def trading_date(account: TradingAccount, now: datetime | None = None) -> date:
 def locked_day(account_id: int) -> AccountDay:
     """The account's day row under FOR UPDATE, with the account and its kill switch read after
     the lock (so what they say is what every other writer already committed)."""
-    day = (
-        AccountDay.objects.select_for_update(of=("self",))
-        .select_related("account", "account__kill_switch", "account__current_strategy")
-        .get(account_id=account_id)
+    day = AccountDay.objects.select_for_update().get(account_id=account_id)
+    # A second statement, not a join in the locking one: on PostgreSQL a join's other rows come
+    # from the snapshot taken before the lock wait, so a kill switch engaged meanwhile would
+    # be missed. This statement's snapshot starts after the lock is ours.
+    day.account = TradingAccount.objects.select_related("kill_switch", "current_strategy").get(
+        pk=account_id
     )
     return day
 
