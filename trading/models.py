@@ -186,6 +186,9 @@ class AccountDay(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.trading_date}"
+
     @property
     def exposure(self) -> Decimal:
         return self.position_value + self.reserved_value
@@ -202,6 +205,9 @@ class KillSwitch(models.Model):
     changed_by = models.CharField(max_length=200, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"kill switch of {self.account_id}: {self.status}"
+
 
 class Position(models.Model):
     """What the account holds of one symbol (valued at cost) and what open buys reserve."""
@@ -217,6 +223,9 @@ class Position(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "symbol"], name="position_unique_symbol")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.qty} {self.symbol}"
 
 
 class OrderDecision(models.Model):
@@ -266,6 +275,13 @@ class OrderDecision(models.Model):
                 condition=Q(status__in=["reserved", "submitted", "partially_filled"]),
             ),
         ]
+
+
+def _decision_str(self) -> str:
+    return f"{self.side} {self.qty} {self.symbol} ({self.client_order_id}): {self.status}"
+
+
+OrderDecision.__str__ = _decision_str
 
 
 class RiskEvent(TransitionEvent):
