@@ -11,6 +11,7 @@ from conftest import agent_client
 from ledger.models import ExternalAction
 from runs.services import phase_claim_next
 from tests.factories import make_key, make_project, make_run
+from trading.services import account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,9 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
         "attempt_pk": attempt.pk,
         "approval_pk": approval.pk,
         "action_pk": action.pk,
+        "account_pk": account_create(
+            project=owner, name="secret-run-id", mode="paper", actor="test"
+        ).pk,
     }
     outsider = agent_client(
         make_key(
