@@ -186,6 +186,9 @@ def world(db):
     return client, ids, action["payload_hash"]
 
 
+APPS_AGENTS_WRITE = {"autopack_site", "runs", "ledger", "approvals", "policies", "trading"}
+
+
 def everything() -> dict[str, list[dict]]:
     """Every row of every table an agent request could write (a key's last use and its
     fair-use counter aside: every request counts, refused or not)."""

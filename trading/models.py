@@ -276,12 +276,8 @@ class OrderDecision(models.Model):
             ),
         ]
 
-
-def _decision_str(self) -> str:
-    return f"{self.side} {self.qty} {self.symbol} ({self.client_order_id}): {self.status}"
-
-
-OrderDecision.__str__ = _decision_str
+    def __str__(self) -> str:
+        return f"{self.side} {self.qty} {self.symbol} ({self.client_order_id}): {self.status}"
 
 
 class RiskEvent(TransitionEvent):

@@ -21,6 +21,8 @@ from runs.models import RunStatus
 from runs.services import run_pause
 from tests.factories import make_run, make_staff
 from tests.role_matrix.world import admin_url, make_action, make_credential, unique
+from trading.models import KillSwitch
+from trading.services import account_create, kill_switch_set
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,29 @@ def _status_of(status):
     return lambda obj: _fresh(obj).status == status
 
 
+def _account(engaged: bool):
+    def prepare(project):
+        account = account_create(
+            project=project, name=f"m-{next(unique)}", mode="paper", actor="matrix"
+        )
+        if engaged:
+            kill_switch_set(account=account, engaged=True, reason="matrix")
+        return account
+
+    return prepare
+
+
+def _switch_is(status):
+    return lambda account: KillSwitch.objects.get(pk=account.pk).status == status
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("trading.tradingaccount", "action_engage_kill_switch"): Scenario(
+        _account(False), _switch_is("engaged")
+    ),
+    ("trading.tradingaccount", "action_release_kill_switch"): Scenario(
+        _account(True), _switch_is("released")
+    ),
     ("autopack_site.projectmembership", "delete_selected"): Scenario(
         lambda p: make_staff(p, Role.VIEWER),
         lambda user: not ProjectMembership.objects.filter(user=user).exists(),

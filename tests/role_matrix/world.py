@@ -20,6 +20,7 @@ from ledger.models import ActionStatus, ExternalAction, ProviderCredential
 from policies.services import action_decide, policy_apply_template
 from tests.factories import make_project, make_run, make_staff
 from tests.role_matrix.tables import PERSONAS
+from trading.services import account_create
 
 unique = itertools.count(1)
 
@@ -51,6 +52,7 @@ def populate(project: Project, colleague: User) -> None:
     )
     make_action(project, ActionStatus.HELD)
     make_credential(project)
+    account_create(project=project, name="matrix", mode="paper", actor="matrix")
     agent_key_create(project=project, name="matrix", scopes=["read"])
     make_member_of(project, colleague, Role.VIEWER)
     # a site row for the second-factor device admin's own views (config, QR code)
