@@ -12,6 +12,7 @@ SCHEDULES = [
     ("approvals-notifications-retry", "approvals.tasks.notifications_retry_due", 1),
     ("ledger-dispatch-due", "ledger.tasks.actions_dispatch_due", 1),
     ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
+    ("trading-expire-reservations", "trading.tasks.decisions_expire", 1),
 ]
 
 

@@ -82,3 +82,29 @@ def test_every_trading_machine_walks_its_table(project):
     assert _walk(KILL_SWITCH, lambda: account().kill_switch) == 2
     assert _walk(DECISION, decision) > 10
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_the_command_creates_an_account_and_prints_its_id_last(project):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from trading.models import TradingAccount
+
+    out = StringIO()
+    call_command(
+        "tradingaccount",
+        "create",
+        "--project",
+        project.slug,
+        "--mode",
+        "paper",
+        "--max-orders-per-day",
+        "3",
+        "--max-order-value",
+        "250.50",
+        stdout=out,
+    )
+    account = TradingAccount.objects.get(pk=int(out.getvalue().strip().splitlines()[-1]))
+    assert account.mode == "paper" and account.max_orders_per_day == 3
+    assert str(account.max_order_value) == "250.5000"
