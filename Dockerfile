@@ -9,7 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 autopack
 
-COPY pyproject.toml README.md ./
+# dependencies exactly as uv.lock pins them, each file checked against its hash
+COPY pyproject.toml uv.lock README.md ./
+RUN pip install "uv==0.13.9" \
+ && uv export --frozen --extra redis --no-emit-project --format requirements-txt \
+      --output-file /tmp/requirements.txt \
+ && pip install --require-hashes -r /tmp/requirements.txt
 COPY autopack_site ./autopack_site
 COPY runs ./runs
 COPY policies ./policies
@@ -18,7 +23,7 @@ COPY ledger ./ledger
 COPY trading ./trading
 COPY autopack_client ./autopack_client
 COPY manage.py ./
-RUN pip install ".[redis]" \
+RUN pip install --no-deps . \
  && mkdir -p /app/var \
  && AUTOPACK_ENV=production SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v0 \

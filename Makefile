@@ -6,13 +6,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint schema clean
+.PHONY: run test test-postgres lint schema lock clean
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.9
+
+# Installs exactly what uv.lock pins, every file checked against its hash; then the project
+# itself without dependencies. `make lock` regenerates uv.lock after pyproject.toml changes.
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --upgrade pip "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv export --quiet --frozen --extra dev --no-emit-project --format requirements-txt \
+	  --output-file $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock: $(STAMP)  ## regenerate uv.lock from pyproject.toml (CI fails when it is stale)
+	$(VENV)/bin/uv lock
 
 run: $(STAMP)  ## server + worker + demo data on SQLite; prints the admin URL and credentials
 	$(PY) manage.py up

@@ -172,7 +172,9 @@ SENDERS = {
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600.0, 30 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2))
+    # retry jitter spreads retries and guards nothing:
+    jitter = random.uniform(0.8, 1.2)  # nosec B311
+    return timedelta(seconds=min(3600.0, 30 * 2 ** max(0, attempts - 1)) * jitter)
 
 
 def notification_send(delivery_id: int) -> str:

@@ -207,8 +207,9 @@ def approval_decide(
         request = _locked(request_id)
         if not role_allows(user, request.project_id, Capability.DECIDE_APPROVALS):
             raise Forbidden("Only an operator of this project can decide.", code="not_an_operator")
+        requesting_key = request.requested_by_key if request.requested_by_key_id else None
         if request.requested_by_user_id == user.pk or (
-            request.requested_by_key_id and request.requested_by_key.created_by_id == user.pk
+            requesting_key is not None and requesting_key.created_by_id == user.pk
         ):
             raise Forbidden("The requester cannot decide their own request.", code="self_approval")
         expired = _expire_if_due(request, now)

@@ -29,7 +29,7 @@ APPROVAL = StateMachine(
 )
 
 # Events that notify the outside world (webhook to the agent; operators on "created").
-NOTIFY_EVENTS = {
+NOTIFY_EVENTS: dict[str, str] = {
     S.APPROVED: "approved",
     S.REJECTED: "rejected",
     S.EXPIRED: "expired",

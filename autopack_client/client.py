@@ -143,7 +143,10 @@ class AutopackClient:
             delay = float(retry_after) if retry_after else None
         except ValueError:
             delay = None
-        time.sleep(delay if delay is not None else random.uniform(0, self.backoff * 2**attempt))
+        if delay is None:
+            # retry jitter spreads retries and guards nothing:
+            delay = random.uniform(0, self.backoff * 2**attempt)  # nosec B311
+        time.sleep(delay)
 
     @staticmethod
     def _code(response: httpx.Response) -> str:

@@ -46,7 +46,8 @@ class RoleScoped:
         return role_allows(request.user, project_id, capability)
 
     def project_id_for(self, obj) -> int | None:
-        raise NotImplementedError
+        """The project an object belongs to; models with a `project` field need no override."""
+        return obj.project_id
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self.role_allows_for(

@@ -30,7 +30,8 @@ FAKE_PROVIDER_PORT = 8765
 # `manage.py up` puts them in the environment of the server and the worker (as
 # AUTOPACK_SECRET_DEMO__<NAME>). Real secrets are never in code or in the database.
 DEMO_SECRET_VALUES = {
-    "SHOPIFY_TOKEN": "demo-shopify-token",
+    # the fake provider's demo value:
+    "SHOPIFY_TOKEN": "demo-shopify-token",  # nosec B105
     "ALPACA_KEY": "DEMOKEY:demo-alpaca-secret",
 }
 DEMO_SECRETS = {

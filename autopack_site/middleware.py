@@ -29,7 +29,9 @@ class RequestIDMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses oversized bodies before anything reads them: 413 in the one error shape."""
+    """Refuses oversized bodies (413) and query strings (414) before anything reads them, in the
+    one error shape. gunicorn refuses request lines beyond its own limit (8190 bytes, see
+    gunicorn.conf.py) before Django sees them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,5 +48,14 @@ class BodySizeLimitMiddleware:
                 "request_too_large",
                 f"The request body is {declared} bytes; the limit is {limit}.",
                 {"limit_bytes": limit, "content_length": declared},
+            )
+        query_limit = settings.AUTOPACK_MAX_QUERY_BYTES
+        query_length = len(request.META.get("QUERY_STRING", ""))
+        if query_length > query_limit:
+            return error_response(
+                414,
+                "uri_too_long",
+                f"The query string is {query_length} bytes; the limit is {query_limit}.",
+                {"limit_bytes": query_limit, "query_bytes": query_length},
             )
         return self.get_response(request)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
@@ -45,9 +45,7 @@ def project_create(*, slug: str, name: str = "") -> Project:
         raise Conflict(f"Project {slug!r} already exists.", code="project_exists") from None
 
 
-def membership_check(
-    *, acting_user: AbstractBaseUser | None, project: Project, user: AbstractBaseUser, role: str
-) -> None:
+def membership_check(*, acting_user: User | None, project: Project, user: User, role: str) -> None:
     """Raises Forbidden unless ``acting_user`` may grant or remove ``role`` of ``user`` in
     ``project``. None acts for the system (management commands, the demo, tests)."""
     if acting_user is None:
@@ -66,7 +64,7 @@ def membership_check(
 
 
 def membership_grant(
-    *, project: Project, user: AbstractBaseUser, role: str, acting_user: AbstractBaseUser | None
+    *, project: Project, user: User, role: str, acting_user: User | None
 ) -> ProjectMembership:
     if role not in Role.values:
         raise Unprocessable(f"Unknown role {role!r}; one of {', '.join(Role.values)}.")
@@ -76,9 +74,7 @@ def membership_grant(
     return membership
 
 
-def membership_revoke(
-    *, project: Project, user: AbstractBaseUser, role: str, acting_user: AbstractBaseUser | None
-) -> int:
+def membership_revoke(*, project: Project, user: User, role: str, acting_user: User | None) -> int:
     membership_check(acting_user=acting_user, project=project, user=user, role=role)
     deleted, _ = ProjectMembership.objects.filter(project=project, user=user, role=role).delete()
     forget_roles(user)
@@ -110,7 +106,7 @@ def agent_key_create(
     project: Project,
     name: str,
     scopes: list[str],
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> tuple[AgentKey, str]:
     """Returns the key row and the plaintext key, which exists only in this return value."""
     if not name.strip():
@@ -176,11 +172,12 @@ def agent_key_authenticate(*, plaintext: str) -> AgentKey:
     return key
 
 
-SIGNING_SECRET_MARKER = "apsig"
+# a prefix that marks secrets, not one:
+SIGNING_SECRET_MARKER = "apsig"  # nosec B105
 
 
 def signing_secret_rotate(
-    *, project: Project, created_by: AbstractBaseUser | None = None, immediately: bool = False
+    *, project: Project, created_by: User | None = None, immediately: bool = False
 ) -> tuple[ProjectSigningSecret, str]:
     """A new signing secret for ``project``; the plaintext exists only in this return value.
     It starts signing after AUTOPACK_SIGNING_SECRET_GRACE_SECONDS (the previous one signs

@@ -47,7 +47,8 @@ if PRODUCTION:
             "AUTOPACK_ENV=production refuses to start: " + "; ".join(problems) + "."
         )
 elif not SECRET_KEY:
-    SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"
+    # development only; production refuses to start without SECRET_KEY:
+    SECRET_KEY = "dev-only-insecure-key-autopack-never-use-in-production-0123456789"  # nosec B105
 
 INSTALLED_APPS = [
     # Django's admin with Autopack's site: the second factor gates every admin view
@@ -219,6 +220,7 @@ CONTENT_SECURITY_POLICY = {
 # --- API --------------------------------------------------------------------------------------
 AUTOPACK_MAX_BODY_BYTES = env_int("AUTOPACK_MAX_BODY_BYTES", 1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AUTOPACK_MAX_BODY_BYTES
+AUTOPACK_MAX_QUERY_BYTES = env_int("AUTOPACK_MAX_QUERY_BYTES", 2048)
 # Agent keys are stored as HMAC-SHA256(key_pepper, key); rotate the pepper and every key dies.
 AUTOPACK_KEY_PEPPER = env_str("AUTOPACK_KEY_PEPPER", SECRET_KEY)
 

@@ -15,7 +15,7 @@ tests/test_state_machines.py scans the code for status writes anywhere else.
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models import Q
@@ -33,20 +33,23 @@ EventOwner = Callable[[models.Model], dict[str, Any]]
 
 # Every machine, as defined at import: the test that scans for stray status writes and the one
 # that walks each table read it.
-MACHINES: list["StateMachine"] = []
+MACHINES: list["StateMachine[Any]"] = []
 
 
-class StateMachine:
+M = TypeVar("M", bound=models.Model)
+
+
+class StateMachine(Generic[M]):
     def __init__(
         self,
         *,
-        model: type[models.Model],
+        model: type[M],
         transitions: Mapping[str, Iterable[str]],
         initial: Iterable[str],
         event_model: type[models.Model],
         event_owner: EventOwner,
         reset_on_leave: Mapping[str, Mapping[str, Any]] | None = None,
-        topic: Callable[[models.Model], str] | None = None,
+        topic: Callable[[M], str] | None = None,
         label: str = "",
     ):
         self.model = model
@@ -78,7 +81,7 @@ class StateMachine:
     def allows(self, from_status: str, to_status: str) -> bool:
         return to_status in self.transitions.get(from_status, frozenset())
 
-    def check(self, obj: models.Model, to_status: str) -> None:
+    def check(self, obj: M, to_status: str) -> None:
         if not self.allows(obj.status, to_status):
             raise IllegalTransition(
                 f"{self.label.capitalize()} #{obj.pk} is {obj.status}; it cannot become "
@@ -96,13 +99,13 @@ class StateMachine:
     # --- writes ---------------------------------------------------------------------------------
     def create(
         self,
-        obj: models.Model,
+        obj: M,
         *,
         status: str,
         actor: str,
         reason: str = "",
         detail: dict[str, Any] | None = None,
-    ) -> models.Model:
+    ) -> M:
         """INSERTs ``obj`` in ``status`` (an initial state) with its first event."""
         self._check_initial(status)
         with transaction.atomic(savepoint=False):
@@ -116,13 +119,13 @@ class StateMachine:
 
     def create_all(
         self,
-        objs: list[models.Model],
+        objs: list[M],
         *,
         status: str,
         actor: str,
         reason: str = "",
         detail: dict[str, Any] | None = None,
-    ) -> list[models.Model]:
+    ) -> list[M]:
         """``create`` for several rows: one bulk INSERT of the rows, one of their events."""
         self._check_initial(status)
         with transaction.atomic(savepoint=False):
@@ -137,14 +140,14 @@ class StateMachine:
             )
         return created
 
-    def lock(self, pk: Any, *, queryset: models.QuerySet | None = None) -> models.Model:
+    def lock(self, pk: Any, *, queryset: models.QuerySet[M] | None = None) -> M:
         """The row under FOR UPDATE (DoesNotExist if it is gone). ``move`` then locks nothing."""
         rows = self.model.objects.all() if queryset is None else queryset
         obj = rows.select_for_update().get(pk=pk)
         _mark_locked(obj)
         return obj
 
-    def lock_all(self, queryset: models.QuerySet) -> list[models.Model]:
+    def lock_all(self, queryset: models.QuerySet[M]) -> list[M]:
         """The rows of ``queryset`` under FOR UPDATE, taken in id order (a fixed order, so two
         transactions locking overlapping sets cannot deadlock)."""
         rows = list(queryset.select_for_update().order_by("pk"))
@@ -154,14 +157,14 @@ class StateMachine:
 
     def move(
         self,
-        obj: models.Model,
+        obj: M,
         to_status: str,
         *,
         actor: str,
         reason: str = "",
         detail: dict[str, Any] | None = None,
         **fields: Any,
-    ) -> models.Model:
+    ) -> M:
         """Moves ``obj`` along the table, saving only the status, ``fields`` and timestamps,
         and appends the event. A row not locked by ``lock`` in this transaction is locked here
         and must still be in the status ``obj`` says (else IllegalTransition)."""
@@ -197,7 +200,7 @@ class StateMachine:
 
     def move_if(
         self,
-        obj: models.Model,
+        obj: M,
         from_status: str,
         to_status: str,
         *,
@@ -234,14 +237,14 @@ class StateMachine:
 
     def move_all(
         self,
-        queryset: models.QuerySet,
+        queryset: models.QuerySet[M],
         to_status: str,
         *,
         actor: str,
         reason: str = "",
         detail: dict[str, Any] | None = None,
         **fields: Any,
-    ) -> list[models.Model]:
+    ) -> list[M]:
         """Locks the rows of ``queryset`` in id order, moves each (every move must be allowed)
         with one UPDATE, and appends one event per row. Returns the moved rows."""
         with transaction.atomic(savepoint=False):

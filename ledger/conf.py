@@ -16,7 +16,7 @@ ROTATION_DAYS = {
 }
 
 # Scopes a credential must carry for an action (provider → action → scopes).
-REQUIRED_SCOPES = {
+REQUIRED_SCOPES: dict[str, dict[str, list[str]]] = {
     "youtube": {"videos.insert": ["youtube.upload"]},
     "etsy": {"listings.create_draft": ["listings_w"]},
     "shopify": {"products.create": ["write_products"]},

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pydantic
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -73,7 +73,7 @@ def _require_reason(reason: str) -> None:
 def _record_revision_locked(
     *,
     policy: GovernancePolicy,
-    editor: AbstractBaseUser | None,
+    editor: User | None,
     reason: str,
     bump: bool,
     extra_diff: tuple[dict[str, Any], ...] = (),
@@ -96,7 +96,7 @@ def _record_revision_locked(
 
 
 def policy_record_revision(
-    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
+    *, policy: GovernancePolicy, editor: User | None, reason: str
 ) -> PolicyRevision:
     """After the admin saved the policy row and its rule inlines: validate, bump, keep history."""
     _require_reason(reason)
@@ -106,7 +106,7 @@ def policy_record_revision(
 
 
 def _policy_set_enabled(
-    *, policy: GovernancePolicy, enabled: bool, editor: AbstractBaseUser | None, reason: str
+    *, policy: GovernancePolicy, enabled: bool, editor: User | None, reason: str
 ) -> GovernancePolicy:
     _require_reason(reason)
     with transaction.atomic():
@@ -123,7 +123,7 @@ def _policy_set_enabled(
 
 
 def policy_disable(
-    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
+    *, policy: GovernancePolicy, editor: User | None, reason: str
 ) -> GovernancePolicy:
     """Policies are never deleted. A disabled one decides like no policy: everything needs a
     human. A new version and a revision record who disabled it and why."""
@@ -131,7 +131,7 @@ def policy_disable(
 
 
 def policy_enable(
-    *, policy: GovernancePolicy, editor: AbstractBaseUser | None, reason: str
+    *, policy: GovernancePolicy, editor: User | None, reason: str
 ) -> GovernancePolicy:
     return _policy_set_enabled(policy=policy, enabled=True, editor=editor, reason=reason)
 
@@ -140,17 +140,16 @@ def policy_save_snapshot(
     *,
     project: Project,
     snapshot: dict[str, Any],
-    editor: AbstractBaseUser | None,
+    editor: User | None,
     reason: str,
 ) -> GovernancePolicy:
     """Replaces the project's policy with ``snapshot`` (creating it on first save)."""
     _require_reason(reason)
     data = policy_validate_snapshot(snapshot)
     with transaction.atomic():
-        policy = GovernancePolicy.objects.select_for_update().filter(project=project).first()
-        created = policy is None
-        if created:
-            policy = GovernancePolicy(project=project)
+        existing = GovernancePolicy.objects.select_for_update().filter(project=project).first()
+        created = existing is None
+        policy = GovernancePolicy(project=project) if existing is None else existing
         for field in SETTING_FIELDS:
             setattr(policy, field, getattr(data, field))
         policy.save()
@@ -171,7 +170,7 @@ def policy_save_snapshot(
 
 
 def policy_apply_template(
-    *, project: Project, template: str, editor: AbstractBaseUser | None, reason: str = ""
+    *, project: Project, template: str, editor: User | None, reason: str = ""
 ) -> GovernancePolicy:
     """Replaces the project's policy with one of the engine's templates (a new version)."""
     if template not in TEMPLATES:

@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from autopack_site.db.append_only import TransitionEvent
 from autopack_site.models import AgentKey, Project
+from runs.layout import run_path
 
 
 class RunStatus(models.TextChoices):
@@ -61,7 +62,7 @@ class Run(models.Model):
     @property
     def layout_path(self) -> str:
         """Where the run's files live on an agent's disk, by convention."""
-        return f".autonomous_runs/{self.project.slug}/runs/{self.family}/{self.run_id}/"
+        return run_path(self.project.slug, self.family, self.run_id)
 
 
 class Phase(models.Model):

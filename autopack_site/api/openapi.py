@@ -45,6 +45,7 @@ ERROR_RESPONSES = {
     403: error_response("The key lacks the scope this endpoint needs."),
     404: error_response("Not found in the key's project."),
     413: error_response("request_too_large: the body is larger than the limit."),
+    414: error_response("uri_too_long: the query string is longer than the limit (2048 bytes)."),
     422: error_response(
         "validation_error and other refusals; details.fields has paths (NUL characters, "
         "out-of-range numbers and bidirectional controls in titles are refused here)."

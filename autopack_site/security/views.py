@@ -74,6 +74,7 @@ def two_factor_view(request, *, site):
         context.update(
             secret=secret_text(device),
             otpauth_uri=device.config_url,
-            qr_svg=mark_safe(qr_code_svg(device)),  # segno's own markup around a base32 URI
+            # segno's own SVG markup:
+            qr_svg=mark_safe(qr_code_svg(device)),  # nosec B308 B703
         )
     return TemplateResponse(request, "admin/autopack/two_factor.html", context)

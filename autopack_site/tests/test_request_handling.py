@@ -31,6 +31,14 @@ def test_oversized_body_is_413_and_creates_nothing(agent, settings):
     assert agent.get("/api/v1/runs").json()["results"] == []
 
 
+def test_overlong_query_string_is_414_in_the_error_shape(agent, settings):
+    settings.AUTOPACK_MAX_QUERY_BYTES = 100
+    response = agent.get("/api/v1/approvals?" + "&".join(f"before={n}" for n in range(40)))
+    error = assert_error(response, 414, "uri_too_long")
+    assert error["details"]["limit_bytes"] == 100
+    assert agent.get("/api/v1/approvals?status=pending").status_code == 200
+
+
 def test_malformed_json_is_400(agent):
     response = agent.post("/api/v1/runs", "{not json", content_type="application/json")
     assert_error(response, 400, "malformed_json")

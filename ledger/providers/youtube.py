@@ -43,7 +43,8 @@ class YouTubeAdapter(ProviderAdapter):
     actions = {"videos.insert": VideoInsert}
     dedupes_by_reference = False
     default_base_url = "https://www.googleapis.com"
-    oauth_token_url = "https://oauth2.googleapis.com/token"
+    # the provider's public token endpoint, not a secret:
+    oauth_token_url = "https://oauth2.googleapis.com/token"  # nosec B105
 
     def prepare(self, action, payload: VideoInsert, *, reference, ctx):
         body = payload.model_dump(mode="json", exclude_none=True)

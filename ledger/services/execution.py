@@ -46,7 +46,8 @@ def worker_name() -> str:
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter: up to 1, 2, 4 ... 60 seconds."""
-    return random.uniform(0.5, min(60.0, 2.0 ** max(0, attempt - 1)))
+    # retry jitter spreads retries and guards nothing:
+    return random.uniform(0.5, min(60.0, 2.0 ** max(0, attempt - 1)))  # nosec B311
 
 
 def action_claim(action_id: int, worker: str, *, mode: str = ActionMode.PLATFORM) -> bool:

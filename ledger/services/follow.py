@@ -2,6 +2,7 @@
 approval's outcome moves the action it names (ApprovalRequest.target_id)."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from ledger.services.common import locked_action
 from ledger.services.queueing import schedule_execution
 from ledger.transitions import ACTION
 
-_PENDING_TO = {
+_PENDING_TO: dict[str, str] = {
     ApprovalStatus.APPROVED: ActionStatus.APPROVED,
     ApprovalStatus.REJECTED: ActionStatus.REJECTED,
     ApprovalStatus.EXPIRED: ActionStatus.EXPIRED,
@@ -33,7 +34,7 @@ def action_follow_approval(news: ApprovalNews) -> None:
         actor = f"approval:{news.request_id}"
         if action.status == ActionStatus.PENDING_APPROVAL and news.status in _PENDING_TO:
             to_status = _PENDING_TO[news.status]
-            extra = (
+            extra: dict[str, Any] = (
                 {"next_attempt_at": timezone.now()} if to_status == ActionStatus.APPROVED else {}
             )
             ACTION.move(action, to_status, actor=actor, detail={"approval": news.status}, **extra)

@@ -178,8 +178,8 @@ def action_propose(
         approvals_needed=tuple(guarded.needs_approval),
         requester=actor,
     )
-    decision = decision.to_dict()
-    status = _decided_status(decision["outcome"], dry_run=proposal.dry_run)
+    decided = decision.to_dict()
+    status = _decided_status(decided["outcome"], dry_run=proposal.dry_run)
     if status == ActionStatus.APPROVED and guarded.hold:
         status = ActionStatus.HELD  # allowed, but a guard holds it until it lets go
     action = ExternalAction(
@@ -197,7 +197,7 @@ def action_propose(
         callback_url=proposal.callback_url,
         requested_by_key=key,
         reference=reference,
-        decision=decision,
+        decision=decided,
         rendered_request=rendered.request.model_dump(mode="json"),
         side_effects=[effect.model_dump(mode="json") for effect in rendered.side_effects],
         next_attempt_at=timezone.now() if status == ActionStatus.APPROVED else None,
@@ -211,7 +211,7 @@ def action_propose(
                 status=status,
                 actor=actor,
                 reason=_creation_reason(status),
-                detail=_event_detail(status, decision),
+                detail=_event_detail(status, decided),
             )
             log_row.save(force_insert=True)
             if status == ActionStatus.PENDING_APPROVAL:
@@ -261,13 +261,14 @@ def _decided_status(outcome: str, *, dry_run: bool) -> str:
 
 
 def _creation_reason(status: str) -> str:
-    return {
+    reasons: dict[str, str] = {
         ActionStatus.DRY_RUN: "dry run",
         ActionStatus.DENIED: "denied by policy",
         ActionStatus.PENDING_APPROVAL: "the policy asks a human",
         ActionStatus.APPROVED: "allowed by policy",
         ActionStatus.HELD: "allowed by policy, held by a guard",
-    }[status]
+    }
+    return reasons[status]
 
 
 def _event_detail(status: str, decision: dict) -> dict:

@@ -141,6 +141,10 @@ def main() -> int:
                 "4",
                 "--log-level",
                 "warning",
+                # every request line reaches Django, so what is checked is our answer (414 in
+                # the error shape), not gunicorn's plain-HTML one for lines over 8190 bytes
+                "--limit-request-line",
+                "0",
             ],
             cwd=ROOT,
             env=env,

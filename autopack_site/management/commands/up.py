@@ -1,9 +1,12 @@
 """Start everything for a local try-out: migrate, demo data, the fake provider on loopback, a
-django-q2 worker, the server, and the example agent once (its action waits in the inbox)."""
+django-q2 worker, the outbox relay, the server, and the example agent once (its action waits in
+the inbox)."""
 
 import os
 import signal
-import subprocess
+
+# starts this project's own processes (local try-out):
+import subprocess  # nosec B404
 import sys
 import time
 
@@ -15,6 +18,11 @@ from django_q.tasks import async_task
 from autopack_site.demo import DEMO_SECRETS, FAKE_PROVIDER_PORT, demo_seed
 
 PROVIDERS = ("webhook", "youtube", "etsy", "shopify", "alpaca")
+
+
+def _start(argv: list[str], **options) -> subprocess.Popen:
+    # this project's own commands as an argument list, never through a shell:
+    return subprocess.Popen(argv, **options)  # nosec B603
 
 
 class Command(BaseCommand):
@@ -44,16 +52,19 @@ class Command(BaseCommand):
         # the first heartbeat right away, so health shows the worker within seconds
         async_task("autopack_site.tasks.worker_heartbeat")
         children = [
-            subprocess.Popen([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
-            subprocess.Popen([*manage, "qcluster"], env=env),
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
+            _start([*manage, "fakeprovider", "--port", str(FAKE_PROVIDER_PORT)], env=env),
+            _start([*manage, "qcluster"], env=env),
+            # hands committed work (executions, notifications) to the worker within a second;
+            # the worker's own outbox-relay schedule is only the safety net
+            _start([*manage, "outbox_relay"], env=env),
+            _start([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env),
         ]
         base = f"http://{host}:{port}"
         if credentials and not no_agent:
             time.sleep(2)  # let the server bind before the agent's first request
             agent = settings.BASE_DIR / "docs" / "example_agent.py"
             children.append(
-                subprocess.Popen(
+                _start(
                     [
                         sys.executable,
                         str(agent),
@@ -90,7 +101,7 @@ class Command(BaseCommand):
                 "  signing secret of the project (verifies its callbacks; shown once):",
                 f"    {credentials.signing_secret}",
             ]
-        banner.append("Ctrl-C stops the server and the worker.")
+        banner.append("Ctrl-C stops the server, the worker and the relay.")
         self.stdout.write("\n".join(banner))
 
         stopping = False
@@ -102,7 +113,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            services = children[:3]  # the example agent may finish on its own
+            services = children[:4]  # the example agent may finish on its own
             while not stopping and all(child.poll() is None for child in services):
                 time.sleep(0.5)
         finally:
