@@ -17,6 +17,7 @@ from ledger.models import ExternalAction
 from ledger.services import action_execute
 from ledger.tests.conftest import order, product
 from tests.factories import make_key, make_project
+from trading.tests.conftest import make_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,6 +34,30 @@ def client_for(live_server):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def account(ledger_project):
+    return make_account(ledger_project)
+
+
+def checked(client: AutopackClient, account, client_order_id: str, **overrides) -> dict:
+    """An Alpaca order that passed the risk gate: it carries its check's decision_id and
+    client_order_id, which the ledger requires of every Alpaca order."""
+    payload = order(**overrides)
+    check = client.check_order(
+        account.pk,
+        client_order_id=client_order_id,
+        symbol=payload["symbol"],
+        side=payload["side"],
+        qty=payload["qty"],
+        order_type="limit",
+        limit_price=payload["limit_price"],
+        reference_price=payload["limit_price"],
+        strategy_version="s1",
+    )
+    assert check.allowed, check.reasons
+    return {**payload, "decision_id": check.decision_id, "client_order_id": client_order_id}
 
 
 def test_an_agent_drives_a_run_end_to_end(client_for):
@@ -66,9 +91,10 @@ def test_typed_errors(client_for, live_server):
     assert invalid.value.details["fields"][0]["path"] == "run_id"
 
 
-def test_actions_execute_and_raise_typed_outcomes(client_for, ledger_project, approver):
-    client = client_for(make_key(ledger_project, scopes=["read", "actions:write"]))
-    proposed = client.propose("alpaca", "orders.create", order(), run=None, step=None)
+def test_actions_execute_and_raise_typed_outcomes(client_for, ledger_project, approver, account):
+    client = client_for(make_key(ledger_project, scopes=["read", "actions:write", "trading:write"]))
+    payload = checked(client, account, "typed-1")
+    proposed = client.propose("alpaca", "orders.create", payload, run=None, step=None)
     assert proposed.status == "approved"
     action_execute(proposed.id)  # the worker's part, in process
     assert client.wait_for_action(proposed.id, timeout=5).status == "succeeded"
@@ -108,11 +134,15 @@ def test_actions_execute_and_raise_typed_outcomes(client_for, ledger_project, ap
     assert client.get_approval(approval.pk).status == "rejected"
 
 
-def test_keys_derived_from_run_phase_step_make_retries_safe(client_for, ledger_project):
-    client = client_for(make_key(ledger_project, scopes=["read", "actions:write", "runs:write"]))
+TRADER = ["read", "actions:write", "runs:write", "trading:write"]
+
+
+def test_keys_derived_from_run_phase_step_make_retries_safe(client_for, ledger_project, account):
+    client = client_for(make_key(ledger_project, scopes=TRADER))
     run = client.create_run("trade", "r-1", phases=[{"key": "buy"}])
-    first = client.propose("alpaca", "orders.create", order(), run=run.id, phase="buy", step=1)
-    again = client.propose("alpaca", "orders.create", order(), run=run.id, phase="buy", step=1)
+    payload = checked(client, account, "derived-1")
+    first = client.propose("alpaca", "orders.create", payload, run=run.id, phase="buy", step=1)
+    again = client.propose("alpaca", "orders.create", payload, run=run.id, phase="buy", step=1)
     assert first.id == again.id
     assert first.idempotency_key == derive_idempotency_key(
         run.id, "buy", 1, "alpaca", "orders.create"
@@ -120,8 +150,8 @@ def test_keys_derived_from_run_phase_step_make_retries_safe(client_for, ledger_p
     assert ExternalAction.objects.count() == 1
 
 
-def test_governed_decorator_runs_the_call_once_in_agent_mode(client_for, ledger_project):
-    client = client_for(make_key(ledger_project, scopes=["read", "actions:write", "runs:write"]))
+def test_governed_decorator_runs_the_call_once_in_agent_mode(client_for, ledger_project, account):
+    client = client_for(make_key(ledger_project, scopes=TRADER))
     run = client.create_run("trade", "r-2", phases=[{"key": "buy"}])
     calls = []
 
@@ -130,8 +160,9 @@ def test_governed_decorator_runs_the_call_once_in_agent_mode(client_for, ledger_
         calls.append(payload)
         return "order-1", {"status": "accepted"}
 
-    done = place(order(), run=run.id, phase="buy", step=1)
+    payload = checked(client, account, "governed-1")
+    done = place(payload, run=run.id, phase="buy", step=1)
     assert done.status == "succeeded" and done.provider_reference == "order-1"
-    again = place(order(), run=run.id, phase="buy", step=1)  # a restarted agent, same step
+    again = place(payload, run=run.id, phase="buy", step=1)  # a restarted agent, same step
     assert again.id == done.id and again.status == "succeeded"
     assert len(calls) == 1

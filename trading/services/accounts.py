@@ -42,6 +42,8 @@ ACCOUNT_SETTINGS = {
     "reservation_ttl_seconds",
     "runaway_denials",
     "runaway_window_seconds",
+    "paper_credential",
+    "live_credential",
 }
 
 

@@ -186,6 +186,7 @@ def evaluate(
                 hint="A trading supervisor releases it in the admin.",
             )
         )
+    effective_mode: str
     if account.mode == Mode.DISABLED:
         effective_mode = Mode.DISABLED
         reasons.append(
@@ -200,7 +201,7 @@ def evaluate(
         effective_mode = Mode.DISABLED  # never silently paper
         reasons.extend(live_reasons)
     else:
-        effective_mode = account.mode
+        effective_mode = str(account.mode)
     if account.status == AccountStatus.HALTED:
         reasons.append(
             Reason(

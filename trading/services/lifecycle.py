@@ -39,10 +39,13 @@ def order_report(
     """``filled_qty`` is the quantity of this fill (not cumulative); ``fill_price`` its price."""
     if event not in REPORTS:
         raise Unprocessable(f"Unknown order event {event!r}.", code="unknown_order_event")
-    if event in ("partially_filled", "filled") and (not filled_qty or not fill_price):
-        raise Unprocessable(
-            "A fill needs filled_qty and fill_price.", code="fill_needs_qty_and_price"
-        )
+    fill: tuple[Decimal, Decimal] | None = None
+    if event in ("partially_filled", "filled"):
+        if not filled_qty or not fill_price:
+            raise Unprocessable(
+                "A fill needs filled_qty and fill_price.", code="fill_needs_qty_and_price"
+            )
+        fill = (filled_qty, fill_price)
     with transaction.atomic():
         day = locked_day(account.pk)
         decision = _locked_decision(account.pk, client_order_id)
@@ -57,8 +60,8 @@ def order_report(
             )
         now = timezone.now()
         reset = rolled_over(day, now)
-        if event in ("partially_filled", "filled"):
-            _fill(day, decision, event, filled_qty, fill_price, reset, actor)
+        if fill is not None:
+            _fill(day, decision, event, *fill, reset, actor)
         elif event == "submitted":
             DECISION.move(decision, DecisionStatus.SUBMITTED, actor=actor)
             if reset:
@@ -158,7 +161,10 @@ def decisions_expire(*, limit: int = 500) -> int:
         with transaction.atomic():
             day = locked_day(account_id)
             decision = DECISION.lock(pk)
-            if decision.status != DecisionStatus.RESERVED or decision.expires_at > timezone.now():
+            expires_at = decision.expires_at
+            if decision.status != DecisionStatus.RESERVED or (
+                expires_at is not None and expires_at > timezone.now()
+            ):
                 continue
             _release(day, decision, rolled_over(day, timezone.now()))
             DECISION.move(
