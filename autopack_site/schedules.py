@@ -13,6 +13,7 @@ SCHEDULES = [
     ("ledger-dispatch-due", "ledger.tasks.actions_dispatch_due", 1),
     ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
     ("trading-expire-reservations", "trading.tasks.decisions_expire", 1),
+    ("trading-reconcile", "trading.tasks.accounts_reconcile", 1),
 ]
 
 

@@ -126,6 +126,12 @@ class TradingAccount(models.Model):
     current_strategy = models.ForeignKey(
         StrategyVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Reconciliation with the broker (trading/services/reconcile.py): when it last succeeded,
+    # why the last attempt failed (empty when it did not), and how the broker's positions
+    # differ from ours ({symbol: {"ours", "broker"}}).
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile_error = models.CharField(max_length=500, blank=True)
+    broker_drift = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -278,6 +284,39 @@ class OrderDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.qty} {self.symbol} ({self.client_order_id}): {self.status}"
+
+
+class BrokerOrder(models.Model):
+    """An order seen at the broker by reconciliation. ``decision`` is the allowed check it
+    matches (same client_order_id, symbol, side and quantity); an order without one halted the
+    account when it was first seen (once: a supervisor who resumes the account is not halted
+    again by the same order)."""
+
+    account = models.ForeignKey(
+        TradingAccount, on_delete=models.CASCADE, related_name="broker_orders"
+    )
+    broker_order_id = models.CharField(max_length=64)
+    client_order_id = models.CharField(max_length=128, blank=True)
+    symbol = models.CharField(max_length=12)
+    side = models.CharField(max_length=8)
+    qty = models.DecimalField(max_digits=18, decimal_places=9, null=True, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    broker_created_at = models.CharField(max_length=40, blank=True)
+    decision = models.ForeignKey(
+        OrderDecision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    known = models.BooleanField()
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "broker_order_id"], name="broker_order_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.qty} {self.symbol} at the broker ({self.broker_order_id})"
 
 
 class RiskEvent(TransitionEvent):

@@ -2,7 +2,7 @@
 duplicate client_order_id, so a 5xx is safe to retry); lookup by client_order_id."""
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -116,3 +116,31 @@ class AlpacaAdapter(ProviderAdapter):
             provider_reference=self.reference_of(action, body),
             summary=self.summary_of(action, body),
         )
+
+    # --- reads for reconciliation (trading compares them with its checks) ---------------------
+    def _read(self, ctx: ProviderContext, path: str, params: dict | None = None) -> Any:
+        response = get_json(
+            f"{ctx.base_url.rstrip('/')}{path}",
+            _auth(ctx.secret),
+            ctx,
+            trusted=self.trusted_urls(ctx),
+            params=params,
+        )
+        return self.check(response)
+
+    def broker_orders(self, ctx: ProviderContext, *, after: str | None = None) -> list[dict]:
+        """Every order at the broker (open and closed) created after ``after`` (ISO time),
+        newest first, at most 500 (Alpaca's page)."""
+        params = {"status": "all", "limit": "500", "direction": "desc"}
+        if after:
+            params["after"] = after
+        body = self._read(ctx, "/v2/orders", params)
+        return body if isinstance(body, list) else []
+
+    def broker_positions(self, ctx: ProviderContext) -> list[dict]:
+        body = self._read(ctx, "/v2/positions")
+        return body if isinstance(body, list) else []
+
+    def broker_account(self, ctx: ProviderContext) -> dict:
+        body = self._read(ctx, "/v2/account")
+        return body if isinstance(body, dict) else {}
