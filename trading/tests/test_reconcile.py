@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def account(ledger_project):
+def account(ledger_project):  # noqa: F811
     return make_account(ledger_project, broker=Broker.ALPACA)
 
 
