@@ -3,9 +3,10 @@
 Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
 client_order_id, the order listing GET /v2/orders?status=&after=&limit=, GET /v2/positions and
 GET /v2/account that trading's reconciliation reads, Shopify Admin GraphQL productCreate /
-products(query), Etsy draft listings, YouTube videos.insert / search, a webhook sink at /webhook/..., and the OAuth token endpoints
-of Google (/token) and Etsy (/v3/public/oauth/token), which answer a refresh_token grant with a
-fresh access token). What was created is kept in memory. Control endpoints:
+products(query), Etsy draft listings, YouTube videos.insert / search, a webhook sink at
+/webhook/..., and the OAuth token endpoints of Google (/token) and Etsy
+(/v3/public/oauth/token), which answer a refresh_token grant with a fresh access token).
+What was created is kept in memory. Control endpoints:
 
     POST /_faults  {"match": "/v2/orders", "mode": "500" | "429" | "slow" | "drop_after_commit"
                     | "drop_before_commit", "count": 1, "retry_after": 2, "delay": 3}
