@@ -21,7 +21,7 @@ from runs.models import RunStatus
 from runs.services import run_pause
 from tests.factories import make_run, make_staff
 from tests.role_matrix.world import admin_url, make_action, make_credential, unique
-from trading.models import KillSwitch
+from trading.models import LIMIT_FIELDS, KillSwitch
 from trading.services import account_create, kill_switch_set
 
 
@@ -83,6 +83,26 @@ def _account(engaged: bool):
     return prepare
 
 
+def _alpaca_account(project):
+    # no credential in the matrix's world: the run is recorded as tried (reconcile_error)
+    return account_create(
+        project=project, name=f"m-{next(unique)}", mode="paper", broker="alpaca", actor="matrix"
+    )
+
+
+def _tightened(account):
+    return _fresh(account).max_orders_per_day == 5
+
+
+def _limits_form(account):
+    return {
+        **{name: str(getattr(account, name)) for name in LIMIT_FIELDS},
+        "allowed_symbols": "",
+        "max_orders_per_day": "5",  # from 10: a tightening, applied at once
+        "reason": "matrix",
+    }
+
+
 def _switch_is(status):
     return lambda account: KillSwitch.objects.get(pk=account.pk).status == status
 
@@ -93,6 +113,15 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("trading.tradingaccount", "action_release_kill_switch"): Scenario(
         _account(True), _switch_is("released")
+    ),
+    ("trading.tradingaccount", "action_reconcile"): Scenario(
+        _alpaca_account, lambda account: _fresh(account).reconcile_error != ""
+    ),
+    ("trading.tradingaccount", "limits"): Scenario(
+        _account(False),
+        _tightened,
+        _limits_form,
+        url=lambda account: reverse("admin:trading_tradingaccount_limits", args=[account.pk]),
     ),
     ("autopack_site.projectmembership", "delete_selected"): Scenario(
         lambda p: make_staff(p, Role.VIEWER),
