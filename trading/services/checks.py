@@ -411,11 +411,9 @@ def order_check(
     try:
         with transaction.atomic():
             day = locked_day(account.pk)
-            existing = OrderDecision.objects.filter(
-                account_id=account.pk, client_order_id=request.client_order_id
-            ).first()
-            if existing is not None:  # a concurrent check with the same id won the lock first
-                return _replay(existing, request_hash), True
+            # No second look for the client_order_id under the lock: a concurrent check with
+            # the same id that won the lock first makes our INSERT fail on the unique
+            # constraint (below), which rolls back this transaction's counters too.
             now = timezone.now()
             reset = rolled_over(day, now)
             position = Position.objects.filter(account_id=account.pk, symbol=request.symbol).first()
