@@ -1,7 +1,9 @@
 """The risk gate in front of the ledger: every Alpaca order, at proposal and again before
 every execution, must carry the decision_id of an allowed, unconsumed pre-trade check of the
 same project for the same symbol, side and quantity, and the check's client_order_id (which
-becomes the broker's client_order_id). An engaged kill switch or a halted account holds it."""
+becomes the broker's client_order_id). An engaged kill switch or a halted account holds it.
+The call (and any lookup of its outcome) uses the account's own credential for the check's
+mode when it has one."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -85,10 +87,33 @@ def at_execution(action) -> GuardVerdict:
     return ALLOW
 
 
+def credential_for(action) -> int | None:
+    """The account's own credential for the mode its check was allowed in (paper or live), so
+    paper and live orders go to separate broker environments; None (the ledger's default) for
+    an account without one."""
+    decision_id = (action.payload or {}).get("decision_id")
+    if not isinstance(decision_id, int):
+        return None
+    decision = (
+        OrderDecision.objects.select_related("account")
+        .filter(pk=decision_id, project_id=action.project_id)
+        .first()
+    )
+    if decision is None:
+        return None
+    account = decision.account
+    if decision.effective_mode == Mode.LIVE:
+        return account.live_credential_id
+    if decision.effective_mode == Mode.PAPER:
+        return account.paper_credential_id
+    return None
+
+
 RISK_GATE = ActionGuard(
     name=GUARD_NAME,
     provider_glob="alpaca",
     action_glob="orders.*",
     at_proposal=at_proposal,
     at_execution=at_execution,
+    credential_for=credential_for,
 )

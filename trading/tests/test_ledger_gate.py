@@ -175,3 +175,46 @@ def test_an_order_whose_check_expired_is_refused_before_the_call(
     assert OrderDecision.objects.get(pk=decision.pk).status == DecisionStatus.EXPIRED
     assert action_execute(body["id"]) == ActionStatus.FAILED
     assert not fake_provider.state_snapshot()["created"].get("alpaca")
+
+
+def test_the_order_goes_out_with_the_accounts_own_credential_for_its_mode(
+    actor,  # noqa: F811
+    ledger_project,  # noqa: F811
+    fake_provider,  # noqa: F811
+):
+    """Paper and live are separate broker environments with separate credentials per account:
+    the ledger calls with the account's credential for the check's mode, not the project's
+    default one (here the account's is held, so the order is held for it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ledger.models import ProviderCredential
+
+    own = ProviderCredential.objects.create(
+        project=ledger_project,
+        provider="alpaca",
+        name="alpaca-account-paper",
+        environment="production",
+        scopes=["trading"],
+        allowed_actions=["*"],
+        secret_name="ALPACA_KEY",
+        rotated_at=timezone.now() - timedelta(days=1),
+        held_reason="being rotated",
+    )
+    account = make_account(ledger_project, name="own-credential", paper_credential=own)
+    decision = allowed_check(account, client_order_id="own-1")
+    body = propose(actor, "own", "alpaca", "orders.create", alpaca_order(decision)).json()
+    assert body["status"] == "approved", body["decision"]
+    action_execute(body["id"])
+    action = ExternalAction.objects.get(pk=body["id"])
+    assert action.status == ActionStatus.HELD and action.held_by == "credential"
+    assert "being rotated" in action.error or any(
+        "being rotated" in (e.reason or "") for e in action.events.all()
+    )
+    assert not fake_provider.state_snapshot()["created"].get("alpaca")
+
+    # An account without its own credential uses the project's (the ledger's default).
+    plain = allowed_check(make_account(ledger_project, name="plain"), client_order_id="plain-1")
+    body = propose(actor, "plain", "alpaca", "orders.create", alpaca_order(plain)).json()
+    assert action_execute(body["id"]) == ActionStatus.SUCCEEDED
