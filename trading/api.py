@@ -37,7 +37,9 @@ def _order_request(body: OrderCheckIn) -> OrderRequest:
 
 
 class AccountsView(TradingView):
-    @extend_schema(operation_id="trading_accounts_list", responses={200: AccountsOut})
+    @extend_schema(
+        operation_id="trading_accounts_list", responses={200: AccountsOut, **ERROR_RESPONSES}
+    )
     def get(self, request):
         accounts = selectors.accounts_for_project(project=self.project)
         return Response(
