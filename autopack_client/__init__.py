@@ -1,4 +1,5 @@
-"""Autopack's agent client: runs, governance, actions (platform and agent mode), approvals."""
+"""Autopack's agent client: runs, governance, actions (platform and agent mode), approvals,
+the pre-trade risk gate."""
 
 from autopack_client.client import AutopackClient, derive_idempotency_key, verify_signature
 from autopack_client.errors import (
@@ -10,6 +11,7 @@ from autopack_client.errors import (
     Failed,
     Forbidden,
     NotFound,
+    OrderDenied,
     Rejected,
     ServerError,
     TimedOut,
@@ -28,6 +30,7 @@ __all__ = [
     "Failed",
     "Forbidden",
     "NotFound",
+    "OrderDenied",
     "Rejected",
     "ServerError",
     "TimedOut",

@@ -22,7 +22,17 @@ from typing import Any
 import httpx
 
 from autopack_client import errors
-from autopack_client.models import Action, Approval, Attempt, Decision, Patch, Run
+from autopack_client.models import (
+    Action,
+    Approval,
+    Attempt,
+    Decision,
+    GuardedOrder,
+    KillSwitch,
+    OrderCheck,
+    Patch,
+    Run,
+)
 
 FINAL_ACTION = {
     "succeeded",
@@ -389,3 +399,140 @@ class AutopackClient:
             return wrapper
 
         return decorate
+
+    # --- trading: the pre-trade risk gate -------------------------------------------------------
+    def check_order(
+        self,
+        account: int,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: str,
+        qty: str,
+        reference_price: str,
+        strategy_version: str,
+        order_type: str = "market",
+        limit_price: str | None = None,
+        preview: bool = False,
+    ) -> OrderCheck:
+        """Ask the risk gate "may I place this order?". An allowed check reserves capacity and
+        answers its ``decision_id``; a denied one answers ``allowed=False`` with reasons (not an
+        exception). Amounts are decimal strings. Retried safely: the gate is idempotent by
+        ``client_order_id``. ``preview=True`` runs the same rules without reserving."""
+        body: dict[str, Any] = {
+            "client_order_id": client_order_id,
+            "symbol": symbol,
+            "side": side,
+            "qty": str(qty),
+            "order_type": order_type,
+            "reference_price": str(reference_price),
+            "strategy_version": strategy_version,
+        }
+        if limit_price is not None:
+            body["limit_price"] = str(limit_price)
+        route = "preview" if preview else "check"
+        response = self._request(
+            "POST", f"/api/v1/trading/accounts/{account}/orders/{route}", json=body, idempotent=True
+        )
+        return OrderCheck.model_validate(response.json())
+
+    def report_order(
+        self,
+        account: int,
+        client_order_id: str,
+        event: str,
+        *,
+        filled_qty: str | None = None,
+        fill_price: str | None = None,
+    ) -> OrderCheck:
+        """Report what became of a checked order: ``submitted``, ``partially_filled`` /
+        ``filled`` (this fill's ``filled_qty`` and ``fill_price``), ``cancelled`` or
+        ``rejected``."""
+        body: dict[str, Any] = {"client_order_id": client_order_id, "event": event}
+        if filled_qty is not None:
+            body["filled_qty"] = str(filled_qty)
+        if fill_price is not None:
+            body["fill_price"] = str(fill_price)
+        response = self._request(
+            "POST", f"/api/v1/trading/accounts/{account}/orders/report", json=body
+        )
+        return OrderCheck.model_validate(response.json())
+
+    def engage_kill_switch(self, account: int, reason: str) -> KillSwitch:
+        """Stop the account's trading: every new check is denied and its queued ledger orders
+        are held. Only a trading supervisor releases it, in the admin (an agent cannot)."""
+        response = self._request(
+            "POST",
+            f"/api/v1/trading/accounts/{account}/kill-switch",
+            json={"engaged": True, "reason": reason},
+            idempotent=True,
+        )
+        return KillSwitch.model_validate(response.json())
+
+    def guarded_order(
+        self,
+        account: int,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: str,
+        qty: str,
+        reference_price: str,
+        strategy_version: str,
+        order_type: str = "market",
+        limit_price: str | None = None,
+        place: Callable[[OrderCheck], str] | None = None,
+        time_in_force: str = "day",
+        timeout: float = 3600,
+        **propose: Any,
+    ) -> GuardedOrder:
+        """Check the order, place it only if allowed, and report it submitted.
+
+        ``place`` is the caller's broker function: it receives the allowed check (send the
+        order with ``check.client_order_id``) and returns the broker's order id. Without it the
+        platform places the order through the ledger as Alpaca ``orders.create`` carrying the
+        check's ``decision_id`` (the ledger refuses an order without one) and waits for it.
+        A denied check raises `OrderDenied` and nothing is placed; if ``place`` raises, the
+        order is reported rejected (its reservation released) and the error re-raised."""
+        check = self.check_order(
+            account,
+            client_order_id=client_order_id,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            reference_price=reference_price,
+            strategy_version=strategy_version,
+            order_type=order_type,
+            limit_price=limit_price,
+        )
+        if not check.allowed or check.decision_id is None:
+            raise errors.OrderDenied(
+                f"order {client_order_id} denied: {', '.join(check.codes)}",
+                check=check,
+                code=check.codes[0] if check.codes else "",
+            )
+        if place is not None:
+            try:
+                reference = place(check)
+            except Exception:
+                self.report_order(account, client_order_id, "rejected")
+                raise
+            report = self.report_order(account, client_order_id, "submitted")
+            return GuardedOrder(check=check, broker_reference=reference, report=report)
+        payload: dict[str, Any] = {
+            "symbol": symbol,
+            "qty": str(qty),
+            "side": side,
+            "type": order_type,
+            "time_in_force": time_in_force,
+            "decision_id": check.decision_id,
+            "client_order_id": client_order_id,
+        }
+        if limit_price is not None:
+            payload["limit_price"] = str(limit_price)
+        propose.setdefault("idempotency_key", f"trading-{account}-{client_order_id}")
+        action = self.execute("alpaca", "orders.create", payload, timeout=timeout, **propose)
+        report = self.report_order(account, client_order_id, "submitted")
+        return GuardedOrder(
+            check=check, action=action, broker_reference=action.provider_reference, report=report
+        )

@@ -77,6 +77,14 @@ class TimedOut(ActionOutcomeError):
     """Still not final when the client stopped waiting."""
 
 
+class OrderDenied(AutopackError):
+    """The pre-trade risk gate denied the order; ``check`` holds the decision and its reasons."""
+
+    def __init__(self, message: str, *, check: Any = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.check = check
+
+
 BY_STATUS = {
     401: Unauthorized,
     403: Forbidden,

@@ -76,3 +76,38 @@ class Patch(Model):
     diff_sha256: str
     approval: dict[str, Any] | None = None
     decision: Decision
+
+
+class OrderCheck(Model):
+    """The risk gate's answer: ``allowed`` with ``decision_id`` (capacity reserved), or denied
+    with its ``reasons`` ({code, message, limit, actual, hint}). Amounts are decimal strings."""
+
+    allowed: bool
+    decision_id: int | None = None
+    client_order_id: str
+    effective_mode: str
+    order_value: str
+    status: str | None = None
+    reasons: list[dict[str, Any]] = []
+    remaining: dict[str, str | None] = {}
+    replayed: bool = False
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(r.get("code", "")) for r in self.reasons]
+
+
+class KillSwitch(Model):
+    engaged: bool
+    reason: str
+    changed_by: str
+
+
+class GuardedOrder(Model):
+    """What `guarded_order` did: the check, and either the ledger action that placed the order
+    or what the caller's broker function answered; ``report`` is the decision after the report."""
+
+    check: OrderCheck
+    action: Action | None = None
+    broker_reference: str = ""
+    report: OrderCheck | None = None

@@ -1,5 +1,5 @@
 """Demo data for the first start: a project, an operator, an agent key, a signing secret,
-provider credentials for the fake provider, a run in progress."""
+provider credentials for the fake provider, a paper trading account, a run in progress."""
 
 import secrets
 from dataclasses import dataclass
@@ -23,6 +23,8 @@ from policies.models import GovernancePolicy
 from policies.services import policy_apply_template
 from runs.models import Patch, Run
 from runs.services import PhaseSpec, patch_submit, phase_claim_next, run_create
+from trading.models import Mode, TradingAccount
+from trading.services import account_create
 
 DEMO_PROJECT = "demo"
 FAKE_PROVIDER_PORT = 8765
@@ -135,6 +137,18 @@ def demo_seed() -> DemoCredentials:
         if not created and credential.secret_name != secret_name:  # a demo from before
             credential.secret_name, credential.held_reason = secret_name, ""
             credential.save(update_fields=["secret_name", "held_reason"])
+    if not TradingAccount.objects.filter(project=project).exists():
+        # Paper trading on the fake broker with the default (conservative) limits: every
+        # Alpaca order the demo agent places passes its pre-trade check first (docs/trading.md).
+        account_create(
+            project=project,
+            name="demo-paper",
+            mode=Mode.PAPER,
+            actor="demo",
+            paper_credential=ProviderCredential.objects.get(
+                project=project, provider="alpaca", environment="sandbox", active=True
+            ),
+        )
     run = Run.objects.get(project=project, family="demo-build", run_id="first-run")
     if not Patch.objects.filter(run=run).exists():
         patch_submit(

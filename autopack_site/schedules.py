@@ -14,6 +14,8 @@ SCHEDULES = [
     ("ledger-release-guarded", "ledger.tasks.actions_release_guarded", 1),
     ("artifacts-retention", "artifacts.tasks.artifacts_sweep_expired", 60),
     ("publishing-policy-fetch", "publishing.tasks.policy_sources_fetch_due", 15),
+    ("trading-expire-reservations", "trading.tasks.decisions_expire", 1),
+    ("trading-reconcile", "trading.tasks.accounts_reconcile", 1),
 ]
 
 

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("ledger.urls")),
     path("", include("artifacts.urls")),
     path("", include("publishing.urls")),
+    path("", include("trading.urls")),
 ]
 
 urlpatterns = [

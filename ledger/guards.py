@@ -52,6 +52,10 @@ class ActionGuard:
     at_proposal: Callable[[ProposedAction], GuardVerdict]
     # Receives the ExternalAction row (claimed, about to be called).
     at_execution: Callable[[Any], GuardVerdict]
+    # Optional: the id of the credential this action must be called (and looked up) with,
+    # instead of the project's active one of the ledger's environment (e.g. a trading account's
+    # own paper or live credential). Reads the database only; None: no opinion.
+    credential_for: Callable[[Any], int | None] | None = None
 
     def covers(self, provider: str, action: str) -> bool:
         return fnmatch.fnmatchcase(provider, self.provider_glob) and fnmatch.fnmatchcase(
@@ -100,6 +104,16 @@ def verdict_at_proposal(proposed: ProposedAction) -> CombinedVerdict:
     return _combine(
         [guard.at_proposal(proposed) for guard in guards_for(proposed.provider, proposed.action)]
     )
+
+
+def credential_override(action) -> int | None:
+    """The credential a guard names for ``action`` (the first that names one), or None."""
+    for guard in guards_for(action.provider, action.action):
+        if guard.credential_for is not None:
+            credential_id = guard.credential_for(action)
+            if credential_id is not None:
+                return credential_id
+    return None
 
 
 def verdict_at_execution(action) -> CombinedVerdict:

@@ -19,6 +19,7 @@ from conftest import agent_client
 from policies.services import policy_save_snapshot
 from tests.factories import make_key, make_project
 from tests.test_tenancy import agent_url_patterns
+from trading.services import account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,34 @@ BODIES = {
         "ok",
     ),
     "emergency-switch": ({"reason": "__BAD__"}, "checking the brakes"),
+    "trading-orders-check": (
+        {
+            "client_order_id": "fresh-1",
+            "symbol": "__BAD__",
+            "side": "buy",
+            "qty": "1",
+            "order_type": "market",
+            "reference_price": "10.00",
+            "strategy_version": "s1",
+        },
+        "AAPL",
+    ),
+    "trading-orders-preview": (
+        {
+            "client_order_id": "fresh-2",
+            "symbol": "AAPL",
+            "side": "buy",
+            "qty": "__BAD__",
+            "order_type": "market",
+            "reference_price": "10.00",
+            "strategy_version": "s1",
+        },
+        "1",
+    ),
+    "trading-orders-report": ({"client_order_id": "__BAD__", "event": "submitted"}, "setup"),
+    "trading-equity": ({"equity": "__BAD__"}, "1000.00"),
+    "trading-kill-switch": ({"engaged": "__BAD__", "reason": "__TITLE__"}, True),
+    "trading-strategies": ({"version": "v1", "content": {"rules": ["__BAD__"]}}, "ok"),
     "action-result": (
         {"outcome": "succeeded", "payload_hash": "__HASH__", "summary": {"r": ["__BAD__"]}},
         "ok",
@@ -152,7 +181,28 @@ def world(db):
         format="json",
     ).json()
     attempt = client.post(f"/api/v1/runs/{run['id']}/claim", {}, format="json").json()
-    order = {**ORDER, "symbol": "AAPL"}
+    account = account_create(project=project, name="bot", mode="paper", actor="test")
+    checked = client.post(
+        f"/api/v1/trading/accounts/{account.pk}/orders/check",
+        {
+            "client_order_id": "setup",
+            "symbol": "AAPL",
+            "side": "buy",
+            "qty": "1",
+            "order_type": "limit",
+            "limit_price": "10.00",
+            "reference_price": "10.00",
+            "strategy_version": "s1",
+        },
+        format="json",
+    ).json()
+    assert checked["allowed"], checked
+    order = {
+        **ORDER,
+        "symbol": "AAPL",
+        "decision_id": checked["decision_id"],
+        "client_order_id": "setup",
+    }
     action = client.post(
         "/api/v1/actions",
         {"provider": "alpaca", "action": "orders.create", "payload": order, "mode": "agent"},
@@ -174,8 +224,12 @@ def world(db):
         "action_pk": action["id"],
         "handoff_pk": handoff["id"],
         "packet_pk": packet["id"],
+        "account_pk": account.pk,
     }
     return client, ids, action["payload_hash"]
+
+
+APPS_AGENTS_WRITE = {"autopack_site", "runs", "ledger", "approvals", "policies", "trading"}
 
 
 def everything() -> dict[str, list[dict]]:
@@ -191,6 +245,7 @@ def everything() -> dict[str, list[dict]]:
             "policies",
             "artifacts",
             "publishing",
+            "trading",
         }:
             if model in (AgentKey, KeyRequestWindow):
                 continue

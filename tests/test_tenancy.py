@@ -12,6 +12,7 @@ from ledger.models import ExternalAction
 from publishing.models import PublishPacket
 from runs.services import phase_claim_next
 from tests.factories import make_key, make_project, make_run
+from trading.services import account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +87,9 @@ def test_outsider_key_gets_404_or_403_on_every_url_and_never_data():
             status="pending_approval",
         ).pk,
         **OWN_PROJECT_PARAMETERS,
+        "account_pk": account_create(
+            project=owner, name="secret-run-id", mode="paper", actor="test"
+        ).pk,
     }
     outsider = agent_client(
         make_key(

@@ -1,8 +1,9 @@
 """A fake of every provider the adapters talk to, for tests and demos: loopback only.
 
 Endpoints mimic the real ones closely enough for the adapters (Alpaca orders with unique
-client_order_id, Shopify Admin GraphQL productCreate / productUpdate / product(id) /
-products(query), Etsy draft listings (create, PATCH update, get),
+client_order_id, the order listing GET /v2/orders?status=&after=&limit=, GET /v2/positions and
+GET /v2/account that trading's reconciliation reads, Shopify Admin GraphQL productCreate /
+productUpdate / product(id) / products(query), Etsy draft listings (create, PATCH update, get),
 YouTube videos.insert / search, a webhook sink at /webhook/..., and the OAuth token endpoints
 of Google (/token) and Etsy (/v3/public/oauth/token), which answer a refresh_token grant with a
 fresh access token). What was created is kept in memory. Control endpoints:
@@ -11,6 +12,10 @@ fresh access token). What was created is kept in memory. Control endpoints:
                     | "drop_before_commit", "count": 1, "retry_after": 2, "delay": 3}
     GET  /_state   {"created": {"alpaca": [...], ...}, "side_effects": N}
     POST /_reset
+    POST /_alpaca/orders     an order placed at the broker directly, not through Autopack
+                             (client_order_id generated when absent; "status" default "new")
+    POST /_alpaca/positions  {"symbol", "qty", "avg_entry_price"}: sets the broker's position
+    POST /_alpaca/account    {"equity", "cash", ...}: sets fields of the broker's account
 
 "slow" sleeps ``delay`` seconds, then does the work and answers; "drop_after_commit" does the
 work and closes the connection without answering; "drop_before_commit" closes it without work.
@@ -23,11 +28,20 @@ import socket
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _now() -> str:
+    """Alpaca's timestamps: RFC 3339 in UTC with microseconds (sortable as text)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 OAUTH_TOKEN_PATHS = {"/token", "/v3/public/oauth/token"}
 
 
@@ -43,6 +57,18 @@ class FakeState:
         self.order_requests: dict[str, int] = {}
         self.faults: list[dict[str, Any]] = []
         self.ids = itertools.count(1001)
+        # the broker's view for reconciliation (Alpaca): positions by symbol, the account
+        self.positions: dict[str, dict[str, Any]] = {}
+        self.account: dict[str, Any] = {
+            "id": "fake-account",
+            "account_number": "PA0000FAKE",
+            "status": "ACTIVE",
+            "currency": "USD",
+            "equity": "100000",
+            "last_equity": "100000",
+            "cash": "100000",
+            "buying_power": "200000",
+        }
 
     def add(self, provider: str, item: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -56,6 +82,38 @@ class FakeState:
                     fault["count"] -= 1
                     return dict(fault)
         return None
+
+    def alpaca_outside_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An order someone placed at the broker without Autopack (what reconciliation finds)."""
+        order = {
+            "id": str(uuid.uuid4()),
+            "client_order_id": body.get("client_order_id") or uuid.uuid4().hex,
+            "symbol": body.get("symbol", "AAPL"),
+            "qty": str(body.get("qty", "1")),
+            "side": body.get("side", "buy"),
+            "type": body.get("type", "market"),
+            "time_in_force": body.get("time_in_force", "day"),
+            "status": body.get("status", "new"),
+            "created_at": body.get("created_at") or _now(),
+        }
+        return self.add("alpaca", order)
+
+    def alpaca_position(self, body: dict[str, Any]) -> dict[str, Any]:
+        qty = str(body.get("qty", "0"))
+        price = str(body.get("avg_entry_price", "0"))
+        position = {
+            "symbol": body["symbol"],
+            "qty": qty,
+            "side": "short" if qty.startswith("-") else "long",
+            "avg_entry_price": price,
+            "market_value": str(Decimal(qty) * Decimal(price)),
+        }
+        with self.lock:
+            if Decimal(qty) == 0:
+                self.positions.pop(body["symbol"], None)
+            else:
+                self.positions[body["symbol"]] = position
+        return position
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -142,6 +200,16 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.faults.append(fault)
             return self._json(200, fault)
+        if path.startswith("/_alpaca/") and method == "POST":
+            body = json.loads(raw or b"{}")
+            if path == "/_alpaca/orders":
+                return self._json(200, self.state.alpaca_outside_order(body))
+            if path == "/_alpaca/positions":
+                return self._json(200, self.state.alpaca_position(body))
+            if path == "/_alpaca/account":
+                with self.state.lock:
+                    self.state.account.update({k: str(v) for k, v in body.items()})
+                    return self._json(200, dict(self.state.account))
         return self._json(404, {"error": "unknown control endpoint"})
 
     # --- providers ----------------------------------------------------------------------------
@@ -155,6 +223,14 @@ class Handler(BaseHTTPRequestHandler):
         )
         if path == "/v2/orders" and method == "POST":
             return self._alpaca_create(body)
+        if path == "/v2/orders" and method == "GET":
+            return self._alpaca_orders(query)
+        if path == "/v2/positions" and method == "GET":
+            with self.state.lock:
+                return 200, [dict(p) for p in self.state.positions.values()]
+        if path == "/v2/account" and method == "GET":
+            with self.state.lock:
+                return 200, dict(self.state.account)
         if path == "/v2/orders:by_client_order_id":
             wanted = (query.get("client_order_id") or [""])[0]
             for order in self.state.created.get("alpaca", []):
@@ -233,8 +309,29 @@ class Handler(BaseHTTPRequestHandler):
             )
         if taken:
             return 422, {"code": 40010001, "message": "client_order_id must be unique"}
-        order = {"id": str(uuid.uuid4()), "status": "accepted", **body}
+        order = {"id": str(uuid.uuid4()), "status": "accepted", "created_at": _now(), **body}
         return 200, self.state.add("alpaca", order)
+
+    def _alpaca_orders(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Alpaca's listing: status open (default) | closed | all, orders created after
+        ``after`` (ISO time), at most ``limit`` (default 50, at most 500), newest first."""
+        status = (query.get("status") or ["open"])[0]
+        after = (query.get("after") or [""])[0]
+        try:
+            limit = min(int((query.get("limit") or ["50"])[0]), 500)
+        except ValueError:
+            return 422, {"code": 40010001, "message": "invalid limit"}
+        closed = {"filled", "canceled", "expired", "rejected", "done_for_day", "replaced"}
+        with self.state.lock:
+            orders = [dict(o) for o in self.state.created.get("alpaca", [])]
+        if status == "open":
+            orders = [o for o in orders if o.get("status") not in closed]
+        elif status == "closed":
+            orders = [o for o in orders if o.get("status") in closed]
+        if after:
+            orders = [o for o in orders if o.get("created_at", "") > after]
+        orders.sort(key=lambda o: o.get("created_at", ""), reverse=True)
+        return 200, orders[:limit]
 
     def _shopify(self, body) -> tuple[int, Any]:
         query, variables = body.get("query", ""), body.get("variables") or {}
@@ -331,3 +428,16 @@ class FakeProviderServer:
 
     def state_snapshot(self) -> dict[str, Any]:
         return self.state.snapshot()
+
+    def alpaca_outside_order(self, **order) -> dict[str, Any]:
+        return self.state.alpaca_outside_order(order)
+
+    def alpaca_position(self, symbol: str, qty: str, avg_entry_price: str) -> dict[str, Any]:
+        return self.state.alpaca_position(
+            {"symbol": symbol, "qty": qty, "avg_entry_price": avg_entry_price}
+        )
+
+    def alpaca_account(self, **fields) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.account.update({k: str(v) for k, v in fields.items()})
+            return dict(self.state.account)

@@ -2,7 +2,7 @@
 duplicate client_order_id, so a 5xx is safe to retry); lookup by client_order_id."""
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -28,6 +28,12 @@ class OrderCreate(ActionPayload):
     # with it, so a market order (no limit price) or an absurd limit price cannot slip under a
     # policy's amount limit.
     reference_price: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+    # The allowed pre-trade check this order was placed under (trading's risk gate refuses an
+    # order without one) and its client_order_id, which Alpaca receives as the order's.
+    decision_id: int | None = Field(default=None, gt=0)
+    client_order_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"
+    )
 
     @model_validator(mode="after")
     def _prices_present(self):
@@ -65,7 +71,7 @@ class AlpacaAdapter(ProviderAdapter):
             "side": payload.side,
             "type": payload.type,
             "time_in_force": payload.time_in_force,
-            "client_order_id": reference,
+            "client_order_id": payload.client_order_id or reference,
         }
         if payload.limit_price is not None:
             body["limit_price"] = str(payload.limit_price)
@@ -100,7 +106,7 @@ class AlpacaAdapter(ProviderAdapter):
             _auth(ctx.secret),
             ctx,
             trusted=self.trusted_urls(ctx),
-            params={"client_order_id": reference},
+            params={"client_order_id": payload.client_order_id or reference},
         )
         if response.status_code == 404:
             return LookupResult(state="absent")
@@ -110,3 +116,31 @@ class AlpacaAdapter(ProviderAdapter):
             provider_reference=self.reference_of(action, body),
             summary=self.summary_of(action, body),
         )
+
+    # --- reads for reconciliation (trading compares them with its checks) ---------------------
+    def _read(self, ctx: ProviderContext, path: str, params: dict | None = None) -> Any:
+        response = get_json(
+            f"{ctx.base_url.rstrip('/')}{path}",
+            _auth(ctx.secret),
+            ctx,
+            trusted=self.trusted_urls(ctx),
+            params=params,
+        )
+        return self.check(response)
+
+    def broker_orders(self, ctx: ProviderContext, *, after: str | None = None) -> list[dict]:
+        """Every order at the broker (open and closed) created after ``after`` (ISO time),
+        newest first, at most 500 (Alpaca's page)."""
+        params = {"status": "all", "limit": "500", "direction": "desc"}
+        if after:
+            params["after"] = after
+        body = self._read(ctx, "/v2/orders", params)
+        return body if isinstance(body, list) else []
+
+    def broker_positions(self, ctx: ProviderContext) -> list[dict]:
+        body = self._read(ctx, "/v2/positions")
+        return body if isinstance(body, list) else []
+
+    def broker_account(self, ctx: ProviderContext) -> dict:
+        body = self._read(ctx, "/v2/account")
+        return body if isinstance(body, dict) else {}

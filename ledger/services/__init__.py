@@ -18,6 +18,7 @@ from ledger.services.reconcile import (
     action_reconcile,
     action_record_outcome,
     action_release,
+    actions_hold_for_guard,
     actions_release_guarded,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "action_record_outcome",
     "action_release",
     "actions_dispatch_due",
+    "actions_hold_for_guard",
     "actions_release_guarded",
     "actions_sweep_leases",
     "approved_payload",

@@ -19,6 +19,7 @@ from autopack_site.project_secrets import SecretUnavailable, secret_location, se
 from autopack_site.redaction import scrub
 from autopack_site.selectors import signing_secret_current
 from ledger.conf import REQUIRED_SCOPES, ROTATION_DAYS, ledger_settings
+from ledger.guards import credential_override
 from ledger.models import HELD_BY_CREDENTIAL, ActionStatus, ExternalAction, ProviderCredential
 from ledger.providers.registry import default_base_url, get_adapter
 
@@ -123,18 +124,24 @@ def credential_health(credential: ProviderCredential) -> CredentialHealth:
 
 
 def credential_check(action: ExternalAction) -> tuple[ProviderCredential, str]:
-    """The credential and secret for this action, or CredentialProblem with a clear reason."""
+    """The credential and secret for this action, or CredentialProblem with a clear reason.
+    A guard may name the credential (ledger/guards.py credential_for); otherwise the project's
+    active one of the ledger's environment."""
     environment = ledger_settings().environment
-    credential = (
-        ProviderCredential.objects.select_related("project")
-        .filter(
-            project_id=action.project_id,
-            provider=action.provider,
-            environment=environment,
-            active=True,
-        )
-        .first()
+    named = credential_override(action)
+    credentials = ProviderCredential.objects.select_related("project").filter(
+        project_id=action.project_id, provider=action.provider, active=True
     )
+    if named is not None:
+        credential = credentials.filter(pk=named).first()
+        if credential is None:
+            raise CredentialProblem(
+                "credential_missing",
+                f"The {action.provider} credential #{named} its guard names is not active in "
+                "this project.",
+            )
+    else:
+        credential = credentials.filter(environment=environment).first()
     if credential is None:
         raise CredentialProblem(
             "credential_missing",

@@ -209,6 +209,21 @@ def actions_release_guarded(*, limit: int = 200) -> int:
     return released
 
 
+def actions_hold_for_guard(actions, *, code: str, message: str) -> int:
+    """Holds queued actions for a guard (e.g. trading's kill switch), in the caller's
+    transaction; ``actions_release_guarded`` lets them go when no guard holds them any more."""
+    held = ACTION.move_all(
+        actions.filter(status=ActionStatus.APPROVED),
+        ActionStatus.HELD,
+        actor=SYSTEM,
+        reason=message,
+        detail={"code": code},
+        held_by=HELD_BY_GUARD,
+        error=f"{code}: {message}"[:1000],
+    )
+    return len(held)
+
+
 def action_cancel(*, action_id: int, user: AbstractBaseUser, reason: str) -> ExternalAction:
     with transaction.atomic():
         action = locked_action(action_id)

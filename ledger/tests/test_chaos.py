@@ -50,12 +50,23 @@ def wait_for(predicate, timeout=60.0, every=0.2):
     return None
 
 
+def checked_order(project) -> dict:
+    """The worker process runs with trading's risk gate (only this process lifts it): the order
+    carries a real allowed check, whose client_order_id the broker receives."""
+    from trading.tests.conftest import make_account
+    from trading.tests.test_ledger_gate import allowed_check
+
+    decision = allowed_check(make_account(project), client_order_id="chaos-1")
+    return order(decision_id=decision.pk, client_order_id=decision.client_order_id)
+
+
 def test_sigkill_mid_call_never_makes_two_side_effects(actor, fake_provider, ledger_project):
     fake_provider.fault(match="/v2/orders", mode="slow", count=1, delay=2.5)
     secrets = secret_environment(ledger_project)
     worker = start_worker(fake_provider.url, secrets)
     try:
-        body = propose(actor, "chaos-1", "alpaca", "orders.create", order()).json()
+        payload = checked_order(ledger_project)
+        body = propose(actor, "chaos-1", "alpaca", "orders.create", payload).json()
         action_id = body["id"]
         async_task("ledger.tasks.action_execute", action_id)
         assert wait_for(
@@ -77,7 +88,7 @@ def test_sigkill_mid_call_never_makes_two_side_effects(actor, fake_provider, led
         orders = [
             o
             for o in fake_provider.state_snapshot()["created"].get("alpaca", [])
-            if o["client_order_id"] == ExternalAction.objects.get(pk=action_id).reference
+            if o["client_order_id"] == payload["client_order_id"]
         ]
         assert final is not None, ExternalAction.objects.get(pk=action_id).status
         if final == ActionStatus.SUCCEEDED:

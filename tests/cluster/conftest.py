@@ -129,6 +129,9 @@ def governed_key(transactional_db):
             rotated_at=timezone.now(),
         )
     signing_secret_rotate(project=project)
+    from trading.tests.conftest import make_account
+
+    make_account(project)  # Alpaca orders pass its pre-trade check (tests/cluster alpaca())
     return project, make_key(project, scopes=["read", "actions:write"])
 
 

@@ -23,6 +23,8 @@ from autopack_site.models import OutboxMessage
 from ledger.models import ActionStatus, ExternalAction
 from ledger.services import actions_dispatch_due
 from ledger.tests.conftest import order
+from trading.models import TradingAccount
+from trading.tests.test_ledger_gate import allowed_check
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +47,19 @@ def propose(base_url: str, key: str, idempotency_key: str, body: dict) -> httpx.
 
 
 def alpaca(n: int) -> dict:
-    return {"provider": "alpaca", "action": "orders.create", "payload": order(qty=str(1 + n % 5))}
+    """An Alpaca order under a real pre-trade check of the project's trading account (the
+    ledger refuses one without); the broker sees the check's client_order_id. The same n is
+    the same check (a replay), so a retried proposal carries the same payload."""
+    account = TradingAccount.objects.get()
+    qty = str(1 + n % 5)
+    decision = allowed_check(account, client_order_id=f"cluster-{n}", qty=qty)
+    payload = order(qty=qty, decision_id=decision.pk, client_order_id=decision.client_order_id)
+    return {"provider": "alpaca", "action": "orders.create", "payload": payload}
+
+
+def broker_id(action: ExternalAction) -> str:
+    """The client_order_id the broker saw for a ledger order (its check's)."""
+    return action.payload["client_order_id"]
 
 
 def webhook(fake_url: str, n: int) -> dict:
@@ -98,7 +112,7 @@ def test_sixty_four_concurrent_proposals_with_one_key_make_one_call(
     action = ExternalAction.objects.get()
     assert settle(60) == {ActionStatus.SUCCEEDED: 1}
     requests = fake_provider_for_cluster.state_snapshot()["order_requests"]
-    assert requests == {action.reference: 1}
+    assert requests == {broker_id(action): 1}
 
 
 def test_chaos_kills_workers_and_the_relay_without_duplicates_or_losses(
@@ -157,9 +171,7 @@ def test_chaos_kills_workers_and_the_relay_without_duplicates_or_losses(
     assert sum(statuses.values()) == total
     # exactly once: no action reached the provider twice
     orders = fake.state_snapshot()["order_requests"]
-    alpaca_refs = set(
-        ExternalAction.objects.filter(provider="alpaca").values_list("reference", flat=True)
-    )
+    alpaca_refs = {broker_id(a) for a in ExternalAction.objects.filter(provider="alpaca")}
     created = Counter(o["client_order_id"] for o in fake.state_snapshot()["created"]["alpaca"])
     assert all(count == 1 for count in created.values())
     assert set(created) <= alpaca_refs
@@ -167,7 +179,7 @@ def test_chaos_kills_workers_and_the_relay_without_duplicates_or_losses(
     assert all(count == 1 for ref, count in hooks.items() if ref), hooks
     succeeded = ExternalAction.objects.filter(status=ActionStatus.SUCCEEDED)
     for action in succeeded.filter(provider="alpaca"):
-        assert created[action.reference] == 1
+        assert created[broker_id(action)] == 1
     for action in succeeded.filter(provider="webhook"):
         assert hooks[action.reference] == 1
     # retries after a 5xx are safe only where the provider deduplicates (Alpaca's ids)
@@ -189,7 +201,7 @@ def test_a_web_process_dying_after_commit_still_executes_once(
         propose(cluster.url(0), key, "dies-after-commit", alpaca(3))
     action = ExternalAction.objects.get(idempotency_key="dies-after-commit")
     assert settle(60) == {ActionStatus.SUCCEEDED: 1}
-    assert fake_provider_for_cluster.state_snapshot()["order_requests"] == {action.reference: 1}
+    assert fake_provider_for_cluster.state_snapshot()["order_requests"] == {broker_id(action): 1}
     replay = propose(cluster.url(1), key, "dies-after-commit", alpaca(3))
     assert replay.status_code == 200 and replay.json()["id"] == action.pk
 
@@ -210,4 +222,4 @@ def test_a_relay_dying_between_enqueue_and_marking_sent_executes_once(
     cluster.start_relay()
     action = ExternalAction.objects.get(idempotency_key="relay-dies")
     assert settle(60) == {ActionStatus.SUCCEEDED: 1}
-    assert fake_provider_for_cluster.state_snapshot()["order_requests"] == {action.reference: 1}
+    assert fake_provider_for_cluster.state_snapshot()["order_requests"] == {broker_id(action): 1}

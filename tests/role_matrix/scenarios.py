@@ -31,6 +31,8 @@ from tests.role_matrix.world import (
     make_policy_source,
     unique,
 )
+from trading.models import LIMIT_FIELDS, KillSwitch
+from trading.services import account_create, kill_switch_set
 
 
 def _switch_in(status: str):
@@ -97,7 +99,58 @@ def _status_of(status):
     return lambda obj: _fresh(obj).status == status
 
 
+def _account(engaged: bool):
+    def prepare(project):
+        account = account_create(
+            project=project, name=f"m-{next(unique)}", mode="paper", actor="matrix"
+        )
+        if engaged:
+            kill_switch_set(account=account, engaged=True, reason="matrix")
+        return account
+
+    return prepare
+
+
+def _alpaca_account(project):
+    # no credential in the matrix's world: the run is recorded as tried (reconcile_error)
+    return account_create(
+        project=project, name=f"m-{next(unique)}", mode="paper", broker="alpaca", actor="matrix"
+    )
+
+
+def _tightened(account):
+    return _fresh(account).max_orders_per_day == 5
+
+
+def _limits_form(account):
+    return {
+        **{name: str(getattr(account, name)) for name in LIMIT_FIELDS},
+        "allowed_symbols": "",
+        "max_orders_per_day": "5",  # from 10: a tightening, applied at once
+        "reason": "matrix",
+    }
+
+
+def _switch_is(status):
+    return lambda account: KillSwitch.objects.get(pk=account.pk).status == status
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("trading.tradingaccount", "action_engage_kill_switch"): Scenario(
+        _account(False), _switch_is("engaged")
+    ),
+    ("trading.tradingaccount", "action_release_kill_switch"): Scenario(
+        _account(True), _switch_is("released")
+    ),
+    ("trading.tradingaccount", "action_reconcile"): Scenario(
+        _alpaca_account, lambda account: _fresh(account).reconcile_error != ""
+    ),
+    ("trading.tradingaccount", "limits"): Scenario(
+        _account(False),
+        _tightened,
+        _limits_form,
+        url=lambda account: reverse("admin:trading_tradingaccount_limits", args=[account.pk]),
+    ),
     ("autopack_site.projectmembership", "delete_selected"): Scenario(
         lambda p: make_staff(p, Role.VIEWER),
         lambda user: not ProjectMembership.objects.filter(user=user).exists(),

@@ -50,10 +50,11 @@ def expected(cell: str, persona: str, where: str) -> bool | None:
         return None if persona == "superuser" else False
     if cell == "superuser":
         return persona == "superuser"
-    capability = Capability(cell)
+    # "a or b": either capability will do (e.g. limits: edit_policy or supervise_trading)
+    holders = set().union(*(ROLE_TABLE[Capability(c)] for c in cell.split(" or ")))
     if persona == "superuser":
-        return persona in ROLE_TABLE[capability]
-    return where == "own" and persona in ROLE_TABLE[capability]
+        return persona in holders
+    return where == "own" and persona in holders
 
 
 def label_of(model) -> str:

@@ -24,6 +24,7 @@ from policies.services import action_decide, policy_apply_template
 from publishing.models import PolicySource, PublishPacket, PublishTermList
 from tests.factories import make_project, make_run, make_staff
 from tests.role_matrix.tables import PERSONAS
+from trading.services import account_create
 
 unique = itertools.count(1)
 
@@ -55,6 +56,7 @@ def populate(project: Project, colleague: User) -> None:
     )
     make_action(project, ActionStatus.HELD)
     make_credential(project)
+    account_create(project=project, name="matrix", mode="paper", actor="matrix")
     agent_key_create(project=project, name="matrix", scopes=["read"])
     make_member_of(project, colleague, Role.VIEWER)
     make_artifact(project)

@@ -2,8 +2,8 @@
 
 Random ids almost never name a row (test_tenancy.py proves those are 404s), so generated ids
 are swapped for rows the runner created (a run, a leased attempt, a pending approval, an
-action): the checks then reach the code behind the 404. Ids outside 1..2^63-1 stay as drawn.
-Long-polls are kept to one second so the run fits its time budget.
+action, a paper trading account): the checks then reach the code behind the 404. Ids outside
+1..2^63-1 stay as drawn. Long-polls are kept to one second so the run fits its time budget.
 """
 
 import json

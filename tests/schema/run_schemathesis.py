@@ -68,8 +68,9 @@ def api(base_url: str, key: str, path: str, body: dict, **headers: str) -> dict:
         return json.loads(response.read() or b"{}")
 
 
-def seed(base_url: str, key: str) -> dict[str, int]:
-    """A run with a leased attempt, a pending approval and an action awaiting it."""
+def seed(base_url: str, key: str, account: int) -> dict[str, int]:
+    """A run with a leased attempt, a pending approval, a paper trading account and an Alpaca
+    order under its allowed pre-trade check (the ledger refuses one without)."""
     run = api(
         base_url,
         key,
@@ -79,6 +80,20 @@ def seed(base_url: str, key: str) -> dict[str, int]:
     attempt = api(base_url, key, f"runs/{run['id']}/claim", {})["attempt"]
     diff = "--- a/config/app.yml\n+++ b/config/app.yml\n@@ -1 +1 @@\n-a\n+b\n"
     patch = api(base_url, key, f"runs/{run['id']}/patches", {"diff": diff, "title": "seed"})
+    check = api(
+        base_url,
+        key,
+        f"trading/accounts/{account}/orders/check",
+        {
+            "client_order_id": "seed-1",
+            "symbol": "AAPL",
+            "side": "buy",
+            "qty": "1",
+            "order_type": "market",
+            "reference_price": "100",
+            "strategy_version": "seed",
+        },
+    )
     order = {
         "symbol": "AAPL",
         "qty": "1",
@@ -86,6 +101,8 @@ def seed(base_url: str, key: str) -> dict[str, int]:
         "type": "market",
         "time_in_force": "day",
         "reference_price": "100",
+        "decision_id": check["decision_id"],
+        "client_order_id": "seed-1",
     }
     action = api(
         base_url,
@@ -99,6 +116,7 @@ def seed(base_url: str, key: str) -> dict[str, int]:
         "attempt_pk": attempt["id"],
         "approval_pk": patch["approval"]["id"],
         "action_pk": action["id"],
+        "account_pk": account,
     }
 
 
@@ -125,6 +143,12 @@ def main() -> int:
             env, "agentkey", "create", "--project", "schemathesis", "--name", "st", "--scopes",
             *SCOPES,
         ).splitlines()[-1].strip()  # fmt: skip
+        account = int(
+            manage(
+                env, "tradingaccount", "create", "--project", "schemathesis", "--mode", "paper",
+                "--max-orders-per-day", "100000",
+            ).splitlines()[-1].strip()
+        )  # fmt: skip
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -151,7 +175,7 @@ def main() -> int:
         )
         try:
             wait_until_up(base_url, server)
-            env["AUTOPACK_SCHEMATHESIS_IDS"] = json.dumps(seed(base_url, key))
+            env["AUTOPACK_SCHEMATHESIS_IDS"] = json.dumps(seed(base_url, key, account))
             command = [
                 str(BIN / "st"),
                 "--config-file",

@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from autopack_site.db.append_only import append_only_trigger
+
+
+class Migration(migrations.Migration):
+    dependencies = [("trading", "0001_initial")]
+
+    operations = [
+        append_only_trigger("trading_riskevent"),
+        append_only_trigger("trading_orderevent"),
+    ]
