@@ -38,11 +38,16 @@ class OrderCreate(ActionPayload):
     @model_validator(mode="after")
     def _prices_present(self):
         if self.type in ("limit", "stop_limit") and self.limit_price is None:
-            raise ValueError("limit_price is required for limit orders")
-        if self.limit_price is None and self.reference_price is None:
+            raise ValueError("limit_price is required for limit and stop_limit orders")
+        if self.type in ("market", "stop") and self.limit_price is not None:
+            raise ValueError("limit_price is only for limit and stop_limit orders")
+        if self.reference_price is None and (
+            self.type in ("market", "stop") or self.side == "sell"
+        ):
+            # a buy's limit caps what it spends; a sell at an absurd limit trades at the market
             raise ValueError(
-                "reference_price is required for orders without a limit price (market, stop): "
-                "the order is valued at qty x reference_price"
+                "reference_price is required for market and stop orders and for every sell: "
+                "the order is valued at qty x the higher of its limit and reference prices"
             )
         return self
 

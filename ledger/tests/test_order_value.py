@@ -57,3 +57,26 @@ def test_the_reference_price_is_not_sent_to_alpaca(actor):
         actor, "m-3", "alpaca", "orders.create", market("1", reference_price="10"), dry_run=True
     )
     assert "reference_price" not in response.json()["rendered_request"]["body"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # the review's reproductions: each slipped under max_amount=1000 at 0.0001 a share
+        {"type": "market", "limit_price": "0.0001", "reference_price": "200"},
+        {"type": "market", "limit_price": "0.0001"},
+        {"type": "stop", "limit_price": "0.0001"},
+        {"side": "sell", "type": "limit", "limit_price": "0.0001"},
+    ],
+)
+def test_a_price_that_hides_an_order_under_the_amount_limit_is_refused(actor, payload):
+    body = {**order(qty="100000"), **payload}
+    response = propose(actor, f"hide-{len(str(payload))}", "alpaca", "orders.create", body)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_a_sell_is_valued_at_its_reference_price(actor):
+    sell = order(qty="100000", side="sell", limit_price="0.0001", reference_price="200")
+    response = propose(actor, "sell-1", "alpaca", "orders.create", sell)
+    assert response.json()["decision"]["outcome"] != "allow"

@@ -53,6 +53,7 @@ def alpaca_order(decision=None, **overrides):
         "type": "limit",
         "time_in_force": "day",
         "limit_price": "100.00",
+        "reference_price": "100.00",
     }
     if decision is not None:
         body.update(decision_id=decision.pk, client_order_id=decision.client_order_id)
