@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/autopack_bench")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+WEBHOOK_URL = "http://127.0.0.1:9/bench"  # allowed below; proposals only check it
 
 
 def sh(*args: str, env: dict | None = None) -> str:
@@ -53,8 +54,7 @@ from autopack_site.services import project_create, agent_key_create
 project = project_create(slug="bench")
 policy_save_snapshot(project=project, reason="bench", editor=None, snapshot={
     "safety_profile": "normal",
-    "action_rules": [{"provider_glob": "alpaca", "action_glob": "orders.create",
-                      "effect": "allow", "max_amount": "100000"}]})
+    "action_rules": [{"provider_glob": "webhook", "action_glob": "send", "effect": "allow"}]})
 _, key = agent_key_create(project=project, name="bench", scopes=["read", "actions:write"])
 print(key)
 """
@@ -62,17 +62,12 @@ print(key)
 
 
 def order(n: int) -> dict:
+    """An allowed action: a webhook (Alpaca orders need a pre-trade check first, docs/trading.md).
+    Nothing executes it here; the webhook's target is only checked, never called."""
     return {
-        "provider": "alpaca",
-        "action": "orders.create",
-        "payload": {
-            "symbol": "AAPL",
-            "qty": "1",
-            "side": "buy",
-            "type": "limit",
-            "time_in_force": "day",
-            "limit_price": f"{100 + n % 50}.00",
-        },
+        "provider": "webhook",
+        "action": "send",
+        "payload": {"url": WEBHOOK_URL, "event": "bench", "data": {"n": f"{100 + n % 50}.00"}},
     }
 
 
@@ -242,6 +237,7 @@ def main() -> None:
         "DB_CONN_MAX_AGE": "60",
         "AUTOPACK_ENV": "development",
         "DEBUG": "0",
+        "AUTOPACK_OUTBOUND_ALLOW": "127.0.0.1:9",
     }
     key = prepare(env)
     workers = os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1))
