@@ -355,7 +355,7 @@ def post_action(port: int, key: str, idempotency_key: str, body: str, n: int = 0
     )
 
 
-# --- scenarios -------------------------------------------------------------------------------------
+# --- scenarios ---------------------------------------------------------------------------------
 def http_rounds(port: int, key: str, fake_url: str, args, pgbench: str | None) -> dict:
     scenarios = {
         "drf_floor": {"path": "/bench/floor", "body": '{"n": %d}'},
@@ -849,7 +849,7 @@ def chaos(env: dict, seeded: dict, fake, executions: int, seed_value: int) -> di
     return result
 
 
-# --- the report --------------------------------------------------------------------------------------
+# --- the report --------------------------------------------------------------------------------
 def median_of(rounds: list[dict], scenario: str, field: str) -> float:
     values = [r[scenario][field] for r in rounds if scenario in r]
     return statistics.median(values) if values else float("nan")
@@ -923,8 +923,8 @@ def render(data: dict) -> str:
         "",
         "Medians over rounds; each ratio is taken against the floor of its own round.",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | × pgbench floor | × DRF floor "
-        "| × same-work floor | non-2xx |",
+        "| scenario | req/s | p50 ms | p99 ms | x pgbench floor | x DRF floor "
+        "| x same-work floor | non-2xx |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     labels = {
@@ -942,12 +942,13 @@ def render(data: dict) -> str:
 
         def ratio(floor, scenario=scenario):
             value = ratio_of(rounds, scenario, floor)
-            return "–" if value != value else f"{value:.2f}"
+            return "-" if value != value else f"{value:.2f}"
 
         non_2xx = sum(r[scenario]["codes"].get("non_2xx", 0) for r in rounds)
         lines.append(
             f"| {label} | {median_of(rounds, scenario, 'rps'):.0f} "
-            f"| {median_of(rounds, scenario, 'p50'):.1f} | {median_of(rounds, scenario, 'p99'):.1f} "
+            f"| {median_of(rounds, scenario, 'p50'):.1f} "
+            f"| {median_of(rounds, scenario, 'p99'):.1f} "
             f"| {ratio('pgbench_floor')} | {ratio('drf_floor')} | {ratio('same_work')} "
             f"| {non_2xx} |"
         )
@@ -1025,7 +1026,7 @@ def render(data: dict) -> str:
         "",
         f"{c['executions']} webhook executions while the two django-q2 clusters and the outbox "
         "relay were SIGKILLed and restarted at random "
-        f"({', '.join(f'{k} {v}×' for k, v in sorted(c['kills'].items()))}), and the fake "
+        f"({', '.join(f'{k} {v}x' for k, v in sorted(c['kills'].items()))}), and the fake "
         "provider answered "
         f"{c['faults']['500']} with 500, {c['faults']['slow (past the call timeout)']} past the "
         f"call timeout and dropped {c['faults']['drop after work']} after doing the work.",
@@ -1054,12 +1055,12 @@ def targets(data: dict) -> list[tuple[str, str, str]]:
     replay = ratio_of(rounds, "replay", "drf_floor")
     rows = [
         (
-            f"allow ≥ {TARGETS['allow_vs_same_work']} × same-work floor",
+            f"allow ≥ {TARGETS['allow_vs_same_work']} x same-work floor",
             f"{allow:.2f}",
             verdict(allow, TARGETS["allow_vs_same_work"], at_least=True),
         ),
         (
-            f"replay ≥ {TARGETS['replay_vs_drf']} × minimal DRF floor",
+            f"replay ≥ {TARGETS['replay_vs_drf']} x minimal DRF floor",
             f"{replay:.2f}",
             verdict(replay, TARGETS["replay_vs_drf"], at_least=True),
         ),
