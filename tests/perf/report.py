@@ -312,7 +312,9 @@ def seed(fake_url: str) -> dict:
             rotated_at=timezone.now(),
         )
     signing_secret_rotate(project=project)
-    _, key = agent_key_create(project=project, name="bench", scopes=["read", "actions:write"])
+    _, key = agent_key_create(
+        project=project, name="bench", scopes=["read", "actions:write", "runs:write"]
+    )
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-pass")
     # superusers see everything but decide nothing: the approver (and the admin pages' reader)
     # is a staff member holding the operator role in the project
@@ -453,6 +455,33 @@ def claim_phase(port: int, key: str, fake_url: str, args) -> dict:
         f"p99 {claimed['p99']:6.1f} ms  {claimed['codes']}"
     )
     return {"propose_agent_mode": proposed, "claim": claimed, "ids": len(ids)}
+
+
+def phase_claims(port: int, key: str, project, runs: int, phases: int, seconds: float) -> dict:
+    """POST /api/v1/runs/{id}/claim: the next executable phase of a run, one claimer wins.
+    ``runs`` runs of ``phases`` independent phases each; the requests go round the runs."""
+    from runs.models import Phase
+    from runs.services import PhaseSpec
+    from tests.factories import make_run
+
+    say(f"claim phase: {runs} runs of {phases} phases")
+    tag = f"claims-{time.time_ns()}"
+    ids = [
+        make_run(
+            project,
+            run_id=f"{tag}-{n}",
+            phases=[PhaseSpec(key=f"p{i}") for i in range(phases)],
+        ).pk
+        for n in range(runs)
+    ]
+    result = wrk(port, "/api/v1/runs/%d/claim", body="{}", auth=key, ids=ids, seconds=seconds)
+    result["phases"] = runs * phases
+    result["claimed"] = Phase.objects.filter(run_id__in=ids).exclude(status="pending").count()
+    say(
+        f"  {result['rps']:8.0f} req/s  p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms"
+        f"  {result['claimed']} phases claimed  {result['codes']}"
+    )
+    return result
 
 
 def long_poll(port: int, key: str, user, samples: int) -> dict:
@@ -1014,12 +1043,25 @@ def render(data: dict) -> str:
             f"| {non_2xx} |"
         )
     claim = data["claim"]
+    phase = data["phase_claim"]
     lines += [
         "",
         "Denied proposals answer 201 with status `denied`; replays answer 200. The deny scenario",
         "is an Etsy draft listing (the policy denies Etsy); the others are signed webhooks.",
         "",
-        "## Claim phase (agent mode)",
+        "## Claim phase",
+        "",
+        "`POST /api/v1/runs/{id}/claim` (the next executable phase; one claimer wins), the "
+        f"requests going round runs of independent phases ({phase['phases']} phases in all):",
+        "",
+        "| req/s | p50 ms | p99 ms | phases claimed | non-2xx |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {phase['rps']:.0f} | {phase['p50']:.1f} | {phase['p99']:.1f} | {phase['claimed']} "
+        f"| {phase['codes']['non_2xx']} |",
+        "",
+        "A claim with nothing ready left answers 204 (counted in req/s, not as claimed).",
+        "",
+        "## Claim of an agent-mode action",
         "",
         f"{claim['ids']} actions proposed in agent mode "
         f"({claim['propose_agent_mode']['rps']:.0f} req/s, p99 "
@@ -1259,6 +1301,14 @@ def main() -> int:
     try:
         wait_serving(port)
         data["http"] = http_rounds(port, seeded["key"], fake.url, args, pgbench)
+        data["phase_claim"] = phase_claims(
+            port,
+            seeded["key"],
+            seeded["project"],
+            runs=10 if args.quick else 100,
+            phases=10 if args.quick else 20,
+            seconds=args.seconds,
+        )
         data["claim"] = claim_phase(port, seeded["key"], fake.url, args)
         data["long_poll"] = long_poll(port, seeded["key"], seeded["operator"], sizes["long_poll"])
     finally:
