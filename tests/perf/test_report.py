@@ -54,6 +54,7 @@ def test_quick_report_runs_end_to_end(tmp_path):
         assert scenario in report
     assert "| duplicates at the provider (must be 0) | **0** |" in report
     assert "| lost actions (must be 0) | **0** |" in report
+    assert "| not settled when the run gave up (still in progress) | **0** |" in report
     verdicts = re.findall(r"\*\*(met|missed)\*\*", report)
     assert len(verdicts) >= 7
     assert "Quick mode" in report
