@@ -18,6 +18,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -1253,6 +1254,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--rounds", type=int)
     args = parser.parse_args()
+    # a terminated run still stops the servers and workers it started (the finally blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.seconds = args.seconds or (2 if args.quick else 8)
     args.rounds = args.rounds or (1 if args.quick else 3)
     sizes = {
