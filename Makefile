@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint schema lock clean
+.PHONY: run test test-postgres lint schema lock report clean
 
 UV_VERSION := 0.13.9
 
@@ -35,6 +35,9 @@ test: $(STAMP)  ## the whole suite on the embedded default (SQLite)
 
 test-postgres: $(STAMP)  ## the whole suite on PostgreSQL at 127.0.0.1:5432
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/autopack} $(PY) -m pytest
+
+report: $(STAMP)  ## load, throughput and chaos on PostgreSQL into docs/performance.md (REPORT_ARGS=--quick)
+	$(PY) tests/perf/report.py $(REPORT_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
