@@ -1,13 +1,15 @@
 """API bodies for the risk gate. Amounts are decimal strings."""
 
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from autopack_site.api.inputs import DisplayText, JsonObject, StrictIn, decimal_string
 
 Qty = decimal_string(whole_digits=9, places=9)
 Price = decimal_string(whole_digits=12, places=4)
+MAX_ORDER_VALUE = Decimal(10) ** 14
 Symbol = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9.\-/]+$")
 ClientOrderId = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")
 
@@ -21,6 +23,15 @@ class OrderCheckIn(StrictIn):
     limit_price: Price | None = None
     reference_price: Price
     strategy_version: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+
+    @model_validator(mode="after")
+    def _value_fits(self):
+        """qty x price is stored as money (14 whole digits): a larger order is refused here, as
+        a 422, rather than by the database."""
+        price = max(Decimal(self.limit_price or 0), Decimal(self.reference_price))
+        if Decimal(self.qty) * price >= MAX_ORDER_VALUE:
+            raise ValueError(f"the order's value (qty x price) must be below {MAX_ORDER_VALUE:,}")
+        return self
 
 
 class ReasonOut(BaseModel):
@@ -48,6 +59,13 @@ class OrderReportIn(StrictIn):
     event: Literal["submitted", "partially_filled", "filled", "cancelled", "rejected"]
     filled_qty: Qty | None = None
     fill_price: Price | None = None
+
+    @model_validator(mode="after")
+    def _value_fits(self):
+        filled = self.filled_qty is not None and self.fill_price is not None
+        if filled and Decimal(self.filled_qty) * Decimal(self.fill_price) >= MAX_ORDER_VALUE:
+            raise ValueError(f"the fill's value must be below {MAX_ORDER_VALUE:,}")
+        return self
 
 
 class EquityIn(StrictIn):

@@ -262,3 +262,21 @@ def test_a_read_only_key_cannot_check(project, account):
     reader = agent_client(make_key(project, scopes=["read"]))
     assert check(reader, account).status_code == 403
     assert reader.get("/api/v1/trading/accounts").json()["accounts"][0]["id"] == account.pk
+
+
+def test_an_order_too_large_to_value_is_422_not_a_database_error(trader, account):
+    huge = check(trader, account, "huge", qty="55741.5", reference_price="777640583465")
+    assert huge.status_code == 422
+    assert "qty x price" in huge.json()["error"]["details"]["fields"][0]["message"]
+    fine = check(trader, account, "fine")
+    report = trader.post(
+        f"/api/v1/trading/accounts/{account.pk}/orders/report",
+        {
+            "client_order_id": "fine",
+            "event": "filled",
+            "filled_qty": "999999999",
+            "fill_price": "99999999",
+        },
+        format="json",
+    )
+    assert fine.status_code == 200 and report.status_code == 422
