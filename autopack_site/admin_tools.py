@@ -6,6 +6,7 @@ role in the row's project decides what is behind it. A ModelAdmin or inline decl
 the Capability it needs; None means nobody, superusers included.
 """
 
+import json
 from collections.abc import Callable
 
 from django import forms
@@ -244,6 +245,20 @@ class StringListField(forms.CharField):
 
     def clean(self, value):
         text = super().clean(value) or ""
-        entries = [line.strip() for line in text.splitlines() if line.strip()]
+        entries = _json_list(text)
+        if entries is None:
+            entries = [line.strip() for line in text.splitlines() if line.strip()]
         validate_string_list(entries)
         return entries
+
+
+def _json_list(text: str) -> list | None:
+    """A JSON list typed the old way (``["a", "b"]``) is read as one; anything that does not
+    parse as a list is read line by line."""
+    if not text.lstrip().startswith("["):
+        return None
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, list) else None
