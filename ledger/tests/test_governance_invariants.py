@@ -330,6 +330,8 @@ def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase)) -> Cou
             stateful_step_count=steps,
             deadline=None,
             database=None,
+            # the same search every run (CI is reproducible); a longer one with more examples
+            derandomize=True,
             phases=phases,
             suppress_health_check=list(HealthCheck),
         ),

@@ -6,6 +6,7 @@ from django.test import TestCase
 
 from approvals.services import approval_decide
 from ledger.tests.conftest import (  # noqa: F401  (fixtures)
+    _without_the_trading_gate,  # the switch's tests use Alpaca orders as their trade
     actor,
     approver,
     fake_provider,
