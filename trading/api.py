@@ -31,6 +31,9 @@ class TradingView(ProjectScopedAPIView):
     def account(self, account_pk: int):
         return self.get_scoped(selectors.account_get, "trading account", pk=account_pk)
 
+    def account_ref(self, account_pk: int):
+        return self.get_scoped(selectors.account_ref, "trading account", pk=account_pk)
+
 
 def _order_request(body: OrderCheckIn) -> OrderRequest:
     return OrderRequest(**body.model_dump())
@@ -69,7 +72,7 @@ class OrderCheckView(TradingView):
         },
     )
     def post(self, request, account_pk: int):
-        account = self.account(account_pk)
+        account = self.account_ref(account_pk)
         body = self.parse_body(OrderCheckIn)
         decision, replayed = services.order_check(
             account=account,

@@ -18,6 +18,12 @@ def account_get(*, project: Project, pk: int) -> TradingAccount | None:
     return accounts_for_project(project=project).filter(pk=pk).first()
 
 
+def account_ref(*, project: Project, pk: int) -> TradingAccount | None:
+    """The account's id and project only: what a check needs before it takes the day-row lock,
+    after which it reads the account afresh (trading/services/common.py locked_day)."""
+    return TradingAccount.objects.only("pk", "project_id").filter(project=project, pk=pk).first()
+
+
 def recent_decisions(*, account: TradingAccount, limit: int = 20) -> list[OrderDecision]:
     return list(account.decisions.order_by("-pk")[:limit])
 

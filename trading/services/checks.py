@@ -406,8 +406,6 @@ def order_check(
     ).first()
     if existing is not None:
         return _replay(existing, request_hash), True
-    # Read outside the lock (approvals and the environment are not the day row's to guard).
-    live = live_authorisation(account, request) if account.mode == Mode.LIVE else []
     try:
         with transaction.atomic():
             day = locked_day(account.pk)
@@ -417,6 +415,9 @@ def order_check(
             now = timezone.now()
             reset = rolled_over(day, now)
             position = Position.objects.filter(account_id=account.pk, symbol=request.symbol).first()
+            # The mode is the one read under the lock; a live account's approvals are read here
+            # too (one more indexed query, live accounts only).
+            live = live_authorisation(day.account, request) if day.account.mode == Mode.LIVE else []
             result = evaluate(day, request, position=position, live_reasons=live, now=now)
             allowed = not result.reasons
             decision = OrderDecision(
