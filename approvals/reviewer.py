@@ -11,6 +11,9 @@ Off unless the project's ReviewerSettings say on AND the project's secret namesp
 ANTHROPIC_API_KEY (autopack_site/project_secrets.py: AUTOPACK_SECRET_<PROJECT>__ANTHROPIC_API_KEY
 or the secrets directory). The key is read in the worker, passed to the SDK, and never stored or
 logged. Failures, timeouts and malformed answers are recorded as errors: "no advice".
+
+The call, its accounting and its error handling are autopack_site/advisor.py's, shared with the
+policy-change summary (publishing/policy_summary.py), which uses these settings and this key.
 """
 
 import json

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
 from django.test import Client
 
 from approvals.models import ReviewerSettings
@@ -235,3 +237,16 @@ def test_a_change_acknowledged_before_the_summary_ran_is_not_paid_for(
     assert claude.requests == []
     html = _change_page(_operator_client(change.project), change)
     assert "no summary was written while the change was pending" in html
+
+
+def test_a_summary_is_written_once(enabled, community, claude):
+    change = _change(community)
+    _deliver(change)
+    row = PolicyChangeSummary.objects.get(change=change)
+    row.summary = "rewritten later"
+    with pytest.raises(ValueError, match="append-only"):
+        row.save()
+    if connection.vendor == "postgresql":  # and the trigger refuses what bypasses the model
+        with pytest.raises(DatabaseError), transaction.atomic():
+            PolicyChangeSummary.objects.filter(pk=row.pk).update(summary="rewritten later")
+    assert PolicyChangeSummary.objects.get(pk=row.pk).summary == GOOD_SUMMARY["what_changed"]
