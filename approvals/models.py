@@ -202,7 +202,8 @@ class NotificationEvent(TransitionEvent):
 
 
 class ReviewerSettings(models.Model):
-    """Per project: whether the advisory reviewer (Claude) reads new approval requests, and
+    """Per project: whether the advisory reviewer (Claude) reads new approval requests (and
+    summarises new provider policy changes, publishing/policy_summary.py), and
     which model. Off by default, and off whatever this says without ANTHROPIC_API_KEY in the
     project's secret namespace."""
 

@@ -178,10 +178,13 @@ def confirmed_action(
     service: Callable[..., object],
     capability: Capability,
     needs_reason: bool = False,
+    template: str = "admin/autopack/confirm_action.html",
+    confirm_context: Callable[[list], dict] | None = None,
 ):
     """An admin action with a confirmation page first; then ``service(obj, user, reason)`` for
     each selected row whose project lets the user do ``capability``. Refusals are reported per
-    row, never half-hidden."""
+    row, never half-hidden. ``template`` (extending the default one) and
+    ``confirm_context(objects)`` add what the confirmation page should show."""
 
     @admin.action(description=description, permissions=[str(capability)])
     def action(modeladmin, request, queryset: QuerySet):
@@ -209,18 +212,20 @@ def confirmed_action(
                 if done:
                     modeladmin.message_user(request, f"{verb}: {done} item(s).", messages.SUCCESS)
                 return None
+        objects = list(queryset)
         context = {
             **modeladmin.admin_site.each_context(request),
+            **(confirm_context(objects) if confirm_context else {}),
             "title": f"{description}?",
             "verb": verb,
-            "objects": list(queryset),
+            "objects": objects,
             "opts": modeladmin.model._meta,
             "action_name": request.POST.get("action"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "needs_reason": needs_reason,
             "description": description,
         }
-        return TemplateResponse(request, "admin/autopack/confirm_action.html", context)
+        return TemplateResponse(request, template, context)
 
     action.__name__ = f"action_{verb.lower().replace(' ', '_')}"
     action.capability = capability

@@ -5,6 +5,8 @@ after a confirmation page)."""
 
 from django.contrib import admin
 from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 from autopack_site.admin_tools import (
     ProjectListFilter,
@@ -25,6 +27,7 @@ from publishing.models import (
     SwitchEvent,
 )
 from publishing.monitor import policy_change_acknowledge, policy_sources_install_presets
+from publishing.policy_summary import summary_for_page
 from publishing.selectors import gate_for
 from publishing.switch import emergency_switch_engage_by_user, emergency_switch_release
 
@@ -82,6 +85,11 @@ def _acknowledge(change, user, reason):
     policy_change_acknowledge(change_id=change.pk, user=user, note=reason)
 
 
+def _summaries(changes) -> dict:
+    """The confirmation page shows each change's advisory summary (or why there is none)."""
+    return {"summaries": [summary_for_page(change) for change in changes]}
+
+
 @admin.register(PolicyChange)
 class PolicyChangeAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "source", "project", "status", "created_at", "acknowledged_by"]
@@ -91,6 +99,7 @@ class PolicyChangeAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
         "project",
         "source",
         "status",
+        "advisory_summary",
         "diff_text",
         "acknowledged_by",
         "note",
@@ -106,13 +115,19 @@ class PolicyChangeAdmin(ProjectScopedAdminMixin, admin.ModelAdmin):
             service=_acknowledge,
             capability=Capability.SUPERVISE_PUBLISHING,
             needs_reason=True,
+            template="admin/publishing/policychange/confirm_acknowledge.html",
+            confirm_context=_summaries,
         )
     ]
 
+    @admin.display(description="advisory summary (advice, not a decision)")
+    def advisory_summary(self, obj: PolicyChange):
+        return render_to_string(
+            "admin/publishing/policychange/_summary.html", {"summary": summary_for_page(obj)}
+        )
+
     @admin.display(description="unified diff against the last acknowledged text")
     def diff_text(self, obj: PolicyChange):
-        from django.utils.html import format_html
-
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.diff)
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, ReviewOutcome
 from autopack_site.db.append_only import AppendOnlyModel, TransitionEvent
 from autopack_site.models import AgentKey, Project
 
@@ -131,6 +131,32 @@ class PolicyChange(models.Model):
 
 class PolicyChangeEvent(TransitionEvent):
     change = models.ForeignKey(PolicyChange, on_delete=models.CASCADE, related_name="events")
+
+
+class PolicyChangeSummary(AppendOnlyModel):
+    """The advisory reviewer's plain-language reading of one policy change, written once:
+    advice (what changed, what it means for publishing, what to check) or an error (failure,
+    timeout, malformed answer). It never acknowledges anything and nothing reads it but the
+    admin pages, which show it with its model, time and cost (publishing/policy_summary.py)."""
+
+    change = models.OneToOneField(PolicyChange, on_delete=models.PROTECT, related_name="summary")
+    outcome = models.CharField(max_length=16, choices=ReviewOutcome.choices)
+    model = models.CharField(max_length=100)
+    summary = models.TextField(blank=True)
+    meaning = models.TextField(blank=True)
+    checks = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "policy change summaries"
+
+    def __str__(self) -> str:
+        return f"summary of change #{self.change_id}: {self.outcome}"
 
 
 class TermKind(models.TextChoices):

@@ -4,7 +4,9 @@ requests (ETag / Last-Modified), a timeout and jittered intervals; extracts and 
 text; stores a snapshot when the text changed; opens a PolicyChange with a unified diff against
 the last acknowledged snapshot; counts failures and alerts an operator after several in a row.
 An operator acknowledges a change by name, with a note; the ledger's held actions are then
-looked at again at once (ledger.tasks.actions_release_guarded)."""
+looked at again at once (ledger.tasks.actions_release_guarded). If the project's advisory
+reviewer is on, each new change is also summarised in plain language for that operator, after
+the commit (publishing/policy_summary.py); acknowledging never waits for or reads it."""
 
 import difflib
 import logging
@@ -33,6 +35,7 @@ from publishing.models import (
     PolicySnapshot,
     PolicySource,
 )
+from publishing.policy_summary import summary_enqueue
 from publishing.presets import PRESETS
 from publishing.transitions import POLICY_CHANGE
 
@@ -194,7 +197,7 @@ def _store(source: PolicySource, text: str) -> str:
             lineterm="",
         )
     )
-    POLICY_CHANGE.create(
+    change = POLICY_CHANGE.create(
         PolicyChange(
             project_id=source.project_id,
             source=source,
@@ -206,6 +209,7 @@ def _store(source: PolicySource, text: str) -> str:
         actor=SYSTEM,
         reason="first snapshot" if baseline is None else "the text changed",
     )
+    summary_enqueue(change)  # advice, asked for after the commit; acknowledging never waits
     return "changed"
 
 

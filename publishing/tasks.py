@@ -17,6 +17,13 @@ def policy_sources_fetch_due() -> dict:
     return monitor.policy_sources_fetch_due()
 
 
+def policy_change_summarise(change_id: int) -> str:
+    """Advice only: a summary never acknowledges a change (publishing/policy_summary.py)."""
+    from publishing.policy_summary import policy_change_summary_run
+
+    return policy_change_summary_run(change_id)
+
+
 def policy_source_alert(source_id: int) -> int:
     """Tells the project's publishing supervisors (by email) that a source keeps failing."""
     source = PolicySource.objects.filter(pk=source_id).select_related("project").first()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from approvals import reviewer
 from approvals.models import ApprovalDecision, ApprovalReview, ReviewerSettings
 from approvals.services import approval_request_create
-from autopack_site import outbound
+from autopack_site import advisor, outbound
 from autopack_site.models import OutboxMessage, Role
 from autopack_site.outbox import outbox_deliver
 from tests.factories import login_with_second_factor, make_staff
@@ -63,7 +63,7 @@ def claude(monkeypatch):
     real_client = outbound.outbound_client
     monkeypatch.setattr(outbound, "resolve", lambda host, port: ["93.184.216.34"])
     monkeypatch.setattr(
-        reviewer,
+        advisor,
         "outbound_client",
         lambda **kwargs: real_client(**{**kwargs, "transport": httpx.MockTransport(fake)}),
     )
