@@ -1,5 +1,8 @@
 # Autopack: one image for the web server and the worker.
-FROM python:3.11-slim
+# The base image is pinned by digest (the tag says what it is; the digest is what is pulled).
+# Dependabot's docker updates move the digest; by hand: docker buildx imagetools inspect
+# python:3.11-slim, then replace the digest below (docs/contributing.md).
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

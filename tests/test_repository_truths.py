@@ -191,6 +191,90 @@ def readme_command_violations(root: Path) -> list[str]:
     return problems
 
 
+FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.M)
+PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
+BIND = re.compile(r"(?:--bind|-b)[\s=\"',]+[^:\s]+:(\d+)")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next((n for n, line in enumerate(text.splitlines(), 1) if needle in line), 1)
+
+
+def _gunicorn_flags(command: str) -> list[str]:
+    """A gunicorn command line as flags, `-b` spelled `--bind`, whatever the quoting."""
+    words = re.findall(r"[^\s\"',\[\]\\]+", command)
+    start = next((n for n, word in enumerate(words) if word.endswith("gunicorn")), len(words))
+    return ["gunicorn"] + ["--bind" if word == "-b" else word for word in words[start + 1 :]]
+
+
+def container_violations(root: Path) -> list[str]:
+    """Dockerfile, docker-compose.yml and docs/operations.md tell one story: base images pinned
+    by digest; every app copied into the image; the web servers run the Dockerfile's gunicorn
+    command on the port it exposes (and docs/operations.md's, flag for flag); every compose
+    service and published port is named in docs/operations.md; every `manage.py` command a
+    service runs exists."""
+    import yaml
+
+    dockerfile = (root / "Dockerfile").read_text()
+    compose_text = (root / "docker-compose.yml").read_text()
+    operations = (root / "docs" / "operations.md").read_text()
+    problems = []
+    for image in FROM_LINE.findall(dockerfile):
+        if not PINNED.search(image):
+            problems.append(
+                f"Dockerfile:{_line_of(dockerfile, image)}: {image} is not pinned by digest"
+            )
+    for apps in sorted(root.glob("*/apps.py")):
+        package = apps.parent.name
+        if not re.search(rf"^COPY {package} ", dockerfile, re.M):
+            problems.append(f"Dockerfile:1: the app {package} is not copied into the image")
+    exposed = re.findall(r"^EXPOSE (\d+)", dockerfile, re.M)
+    cmd = re.search(r"^CMD (\[.*?\])\s*$", dockerfile, re.M | re.S)
+    image_gunicorn = _gunicorn_flags(cmd.group(1)) if cmd else []
+    image_port = BIND.search(cmd.group(1)).group(1) if cmd and BIND.search(cmd.group(1)) else None
+    if exposed != [image_port]:
+        problems.append(
+            f"Dockerfile:{_line_of(dockerfile, 'EXPOSE')}: EXPOSE {exposed} is not the port "
+            f"the CMD binds ({image_port})"
+        )
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for number, line in enumerate(doc.read_text().splitlines(), 1):
+            if "gunicorn autopack_site.wsgi" in line and _gunicorn_flags(line) != image_gunicorn:
+                problems.append(
+                    f"{doc.relative_to(root)}:{number}: the gunicorn command is not the "
+                    f"Dockerfile's CMD ({' '.join(image_gunicorn)})"
+                )
+    commands = {path.stem for path in root.glob("*/management/commands/*.py")} | _django_commands()
+    services = yaml.safe_load(compose_text)["services"]
+    for name, service in services.items():
+        line = _line_of(compose_text, f"  {name}:")
+        if f"`{name}`" not in operations:
+            problems.append(
+                f"docker-compose.yml:{line}: the service {name} is not named in docs/operations.md"
+            )
+        command = service.get("command") or ""
+        command = command if isinstance(command, str) else " ".join(command)
+        for used in re.findall(r"manage\.py ([a-z_]+)", command):
+            if used not in commands:
+                problems.append(f"docker-compose.yml:{line}: manage.py {used} does not exist")
+        if "gunicorn" in command and _gunicorn_flags(command) != image_gunicorn:
+            problems.append(
+                f"docker-compose.yml:{line}: {name} does not run the Dockerfile's gunicorn command"
+            )
+        for published in service.get("ports", []):
+            host, _, container = str(published).rpartition(":")
+            if container != image_port:
+                problems.append(
+                    f"docker-compose.yml:{line}: {name} publishes container port {container}, "
+                    f"the image serves {image_port}"
+                )
+            if host and host not in operations:
+                problems.append(
+                    f"docker-compose.yml:{line}: port {host} of {name} is not in docs/operations.md"
+                )
+    return problems
+
+
 def _django_commands() -> set[str]:
     from django.core.management import get_commands
 
@@ -211,6 +295,10 @@ def test_runtime_code_has_no_unfinished_markers():
 
 def test_every_codeowners_target_exists():
     assert codeowners_violations(ROOT) == []
+
+
+def test_dockerfile_compose_and_docs_agree():
+    assert container_violations(ROOT) == []
 
 
 def test_every_readme_command_exists():

@@ -11,6 +11,7 @@ import pytest
 from tests.test_repository_truths import (
     ROOT,
     codeowners_violations,
+    container_violations,
     documented_endpoint_violations,
     environment_violations,
     readme_command_violations,
@@ -18,7 +19,16 @@ from tests.test_repository_truths import (
     runtime_schema,
 )
 
-COPIED = ("README.md", "Makefile", "manage.py", "conftest.py", ".env.example", "pyproject.toml")
+COPIED = (
+    "README.md",
+    "Makefile",
+    "manage.py",
+    "conftest.py",
+    ".env.example",
+    "pyproject.toml",
+    "Dockerfile",
+    "docker-compose.yml",
+)
 COPIED_DIRS = (
     "docs",
     ".github",
@@ -106,6 +116,56 @@ def test_a_run_path_built_outside_the_layout_module_is_named(copy):
     )
     problems = run_layout_violations(copy)
     assert len(problems) == 1 and problems[0].startswith("runs/models.py:")
+
+
+@pytest.mark.parametrize(
+    "broken, old, new, named",
+    [
+        pytest.param("Dockerfile", "@sha256:", ":latest#", "Dockerfile:", id="unpinned-base"),
+        pytest.param(
+            "Dockerfile", "COPY trading ./trading\n", "", "the app trading", id="app-not-copied"
+        ),
+        pytest.param("Dockerfile", "EXPOSE 8000", "EXPOSE 8080", "Dockerfile:", id="exposed-port"),
+        pytest.param(
+            "docker-compose.yml", '"8001:8000"', '"8001:8080"', "compose", id="container-port"
+        ),
+        pytest.param(
+            "docker-compose.yml",
+            "--threads 8 --access",
+            "--threads 4 --access",
+            "compose",
+            id="compose-gunicorn",
+        ),
+        pytest.param("docker-compose.yml", "  relay:", "  relay-a:", "compose", id="service"),
+        pytest.param(
+            "docker-compose.yml",
+            "manage.py outbox_relay",
+            "manage.py relay",
+            "compose",
+            id="command",
+        ),
+        pytest.param(
+            "docs/operations.md",
+            "--threads 8 --access",
+            "--threads 2 --access",
+            "docs/operations.md:",
+            id="docs-gunicorn",
+        ),
+        pytest.param(
+            "docs/operations.md",
+            "ports 8000 and 8001",
+            "ports 8000 and the next",
+            "port 8001",
+            id="docs-port",
+        ),
+    ],
+)
+def test_dockerfile_compose_and_docs_that_disagree_are_named(copy, broken, old, new, named):
+    assert container_violations(copy) == []
+    edit(copy / broken, old, new)
+    problems = container_violations(copy)
+    named = "docker-compose.yml:" if named == "compose" else named
+    assert problems and all(named in problem for problem in problems), problems
 
 
 def test_a_removed_codeowners_target_is_named(copy):
