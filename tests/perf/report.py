@@ -5,10 +5,11 @@
 Needs PostgreSQL (REPORT_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/autopack_report;
 the database is dropped and created), wrk (Debian package `wrk`) for HTTP load and pgbench
 (Debian package `postgresql-client`, installed with apt-get when missing and allowed). Every figure
-comes from this run: the floors (pgbench one INSERT, a minimal DRF view, the same-work view in
-tests/perf/bench_urls.py) are measured next to the scenarios they are compared with, round after
-round, and each ratio is taken against its own round's floor (the median over rounds is reported:
-a shared machine's speed drifts). Progress goes to stdout. `--quick` uses small sizes (a few
+comes from this run: the floors (pgbench one INSERT, a minimal DRF view, the same-work view and
+the trading same-work view in tests/perf/bench_urls.py) are measured next to the scenarios they
+are compared with (proposals, the pre-trade check), round after round, and each ratio is taken
+against its own round's floor (the median over rounds is reported: a shared machine's speed
+drifts). Progress goes to stdout. `--quick` uses small sizes (a few
 seconds per scenario) to check that everything runs; its figures are not worth committing.
 """
 
