@@ -1,7 +1,8 @@
 """The floors next to the product's URLs: a minimal DRF view doing one INSERT; the same-work
 floor, a hand-written view doing only the durable work an allowed proposal cannot skip
 (tests/perf/report.py); and the risk gate's same-work floor, a minimal view that only locks and
-updates the account's day row and inserts the decision (tests/perf/bench_trading_check.py)."""
+updates the account's day row and inserts the decision (tests/perf/report.py's pre-trade check
+section and tests/perf/bench_trading_check.py)."""
 
 import hmac
 import json

@@ -5,10 +5,11 @@
 Needs PostgreSQL (REPORT_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/autopack_report;
 the database is dropped and created), wrk (Debian package `wrk`) for HTTP load and pgbench
 (Debian package `postgresql-client`, installed with apt-get when missing and allowed). Every figure
-comes from this run: the floors (pgbench one INSERT, a minimal DRF view, the same-work view in
-tests/perf/bench_urls.py) are measured next to the scenarios they are compared with, round after
-round, and each ratio is taken against its own round's floor (the median over rounds is reported:
-a shared machine's speed drifts). Progress goes to stdout. `--quick` uses small sizes (a few
+comes from this run: the floors (pgbench one INSERT, a minimal DRF view, the same-work view and
+the trading same-work view in tests/perf/bench_urls.py) are measured next to the scenarios they
+are compared with (proposals, the pre-trade check), round after round, and each ratio is taken
+against its own round's floor (the median over rounds is reported: a shared machine's speed
+drifts). Progress goes to stdout. `--quick` uses small sizes (a few
 seconds per scenario) to check that everything runs; its figures are not worth committing.
 """
 
@@ -27,16 +28,34 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.perf.load import (  # noqa: E402
+    CONNECTIONS,
+    Requests,
+    bench_env,
+    check_order,
+    create_database,
+    fill,
+    gunicorn,
+    gunicorn_workers,
+    start,
+    stop,
+    trading_same_work_body,
+    wrk,
+)
+
 DB_URL = os.environ.get("REPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/autopack_report")
-CONNECTIONS = 16
 TARGETS = {
+    # "<scenario>_vs_<floor>": the least share of its floor's requests/s
     "allow_vs_same_work": 0.8,
-    "replay_vs_drf": 0.7,
+    "replay_vs_drf_floor": 0.7,
+    "check_vs_trading_same_work": 0.8,
+    "check_replay_vs_drf_floor": 0.7,
     "p99_ms": 50.0,
     "long_poll_p99_ms": 100.0,
     "worker_two_per_second": 200.0,
@@ -53,12 +72,6 @@ CHAOS_TIMINGS = {
 
 def say(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
-
-
-def sh(*args: str, env: dict | None = None, check: bool = True) -> str:
-    return subprocess.run(
-        args, cwd=ROOT, env=env, check=check, capture_output=True, text=True
-    ).stdout
 
 
 def free_port() -> int:
@@ -104,19 +117,6 @@ def machine() -> dict:
 
 
 # --- the database -------------------------------------------------------------------------------
-def create_database(env: dict) -> None:
-    import psycopg
-
-    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    sh(sys.executable, "manage.py", "migrate", "-v0", env=env)
-    with psycopg.connect(DB_URL, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text)")
-
-
 def pgbench_path() -> tuple[str | None, str]:
     found = shutil.which("pgbench")
     if found:
@@ -178,87 +178,6 @@ def pgbench_floor(pgbench: str, seconds: float) -> dict:
     }
 
 
-# --- HTTP load with wrk ---------------------------------------------------------------------------
-WRK_SCRIPT = r"""
-local counter = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-if AUTH ~= "" then wrk.headers["Authorization"] = "Bearer " .. AUTH end
-function request()
-  counter = counter + 1
-  local n = counter
-  local path = PATH
-  if #IDS > 0 then path = string.format(PATH, IDS[((n - 1) % #IDS) + 1]) end
-  if KEYMODE == "unique" then
-    wrk.headers["Idempotency-Key"] = TAG .. "-" .. math.random(1, 1000000000) .. "-" .. n
-  elseif KEYMODE == "fixed" then
-    wrk.headers["Idempotency-Key"] = TAG
-  end
-  local body = nil
-  if BODY ~= "" then body = string.format(BODY, n) end
-  return wrk.format(nil, path, nil, body)
-end
-function done(summary, latency, requests)
-  io.write(string.format(
-    '{"requests": %d, "seconds": %f, "p50": %f, "p99": %f, "non_2xx": %d, "socket_errors": %d}\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-"""
-
-
-def lua_string(value: str) -> str:
-    return json.dumps(value)
-
-
-def wrk(
-    port: int,
-    path: str,
-    *,
-    body: str = "",
-    auth: str = "",
-    keymode: str = "none",
-    tag: str = "",
-    ids: list[int] | None = None,
-    seconds: float,
-    connections: int = CONNECTIONS,
-) -> dict:
-    settings = (
-        f"PATH = {lua_string(path)}\nAUTH = {lua_string(auth)}\nKEYMODE = {lua_string(keymode)}\n"
-        f"TAG = {lua_string(tag)}\nBODY = {lua_string(body)}\n"
-        f"IDS = {{{', '.join(str(i) for i in (ids or []))}}}\n"
-        f"math.randomseed({random.randrange(10**9)})\n"
-    )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(settings + WRK_SCRIPT)
-    try:
-        out = sh(
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "30s",
-            "-s",
-            script.name,
-            f"http://127.0.0.1:{port}",
-        )
-    finally:
-        os.unlink(script.name)
-    result = json.loads(out.strip().splitlines()[-1])
-    return {
-        "rps": result["requests"] / result["seconds"],
-        "p50": result["p50"],
-        "p99": result["p99"],
-        "requests": result["requests"],
-        "codes": {
-            "non_2xx": result["non_2xx"],
-            "socket_errors": result["socket_errors"],
-        },
-    }
-
-
 def webhook_body(fake_url: str, **extra) -> str:
     body = {
         "provider": "webhook",
@@ -266,7 +185,7 @@ def webhook_body(fake_url: str, **extra) -> str:
         "payload": {"url": f"{fake_url}/webhook/bench", "event": "bench", "data": {"n": 0}},
         **extra,
     }
-    return json.dumps(body).replace('"n": 0', '"n": %d')
+    return json.dumps(body).replace('"n": 0', '"n": {n}')
 
 
 DENIED_BODY = json.dumps(
@@ -278,7 +197,7 @@ DENIED_BODY = json.dumps(
             "quantity": 1,
             "title": "A mug",
             "description": "A mug.",
-            "price": "%d.00",
+            "price": "{n}.00",
             "who_made": "i_did",
             "when_made": "2020_2025",
             "taxonomy_id": 1,
@@ -305,6 +224,7 @@ def seed(fake_url: str) -> dict:
     from ledger.tests.conftest import POLICY, SCOPES, SECRETS, secret_environment
     from policies.services import policy_save_snapshot
     from tests.factories import make_staff
+    from trading.services import account_create
 
     project = project_create(slug="bench")
     policy_save_snapshot(project=project, reason="bench", editor=None, snapshot=POLICY)
@@ -321,8 +241,22 @@ def seed(fake_url: str) -> dict:
         )
     signing_secret_rotate(project=project)
     _, key = agent_key_create(
-        project=project, name="bench", scopes=["read", "actions:write", "runs:write"]
+        project=project,
+        name="bench",
+        scopes=["read", "actions:write", "runs:write", "trading:write"],
     )
+    # the pre-trade check's paper account and its same-work floor's own, limits never reached
+    big = Decimal("10000000000000")
+    roomy = {
+        "max_order_value": big,
+        "max_position_value": big,
+        "max_orders_per_day": 2_000_000_000,
+        "max_daily_loss": big,
+        "max_exposure": big,
+        "max_orders_per_minute": 2_000_000_000,
+    }
+    check = account_create(project=project, name="check", mode="paper", actor="bench", **roomy)
+    same = account_create(project=project, name="same-work", mode="paper", actor="bench", **roomy)
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-pass")
     # superusers see everything but decide nothing: the approver (and the admin pages' reader)
     # is a staff member holding the operator role in the project
@@ -331,23 +265,11 @@ def seed(fake_url: str) -> dict:
     return {
         "project": project,
         "key": key,
+        "trading": {"check": check.pk, "same_work": same.pk},
         "user": user,
         "operator": operator,
         "secrets": secret_environment(project),
     }
-
-
-def wait_serving(port: int, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError("gunicorn never answered")
 
 
 def post_action(port: int, key: str, idempotency_key: str, body: str, n: int = 0):
@@ -355,7 +277,7 @@ def post_action(port: int, key: str, idempotency_key: str, body: str, n: int = 0
 
     return httpx.post(
         f"http://127.0.0.1:{port}/api/v1/actions",
-        content=(body % n) if "%d" in body else body,
+        content=fill(body, n),
         headers={
             "Authorization": f"Bearer {key}",
             "Idempotency-Key": idempotency_key,
@@ -366,40 +288,47 @@ def post_action(port: int, key: str, idempotency_key: str, body: str, n: int = 0
 
 
 # --- scenarios ---------------------------------------------------------------------------------
-def http_rounds(port: int, key: str, fake_url: str, args, pgbench: str | None) -> dict:
+def http_rounds(port: int, seeded: dict, fake_url: str, args, pgbench: str | None) -> dict:
+    import httpx
+
+    key = seeded["key"]
+    check_path = f"/api/v1/trading/accounts/{seeded['trading']['check']}/orders/check"
+    webhook = webhook_body(fake_url)
     scenarios = {
-        "drf_floor": {"path": "/bench/floor", "body": '{"n": %d}'},
-        "same_work": {
-            "path": "/bench/same-work",
-            "body": webhook_body(fake_url),
-            "auth": key,
-            "keymode": "unique",
-        },
-        "allow": {
-            "path": "/api/v1/actions",
-            "body": webhook_body(fake_url),
-            "auth": key,
-            "keymode": "unique",
-        },
-        "replay": {
-            "path": "/api/v1/actions",
-            "body": webhook_body(fake_url).replace("%d", "0"),
-            "auth": key,
-            "keymode": "fixed",
-        },
-        "deny": {"path": "/api/v1/actions", "body": DENIED_BODY, "auth": key, "keymode": "unique"},
-        "dry_run": {
-            "path": "/api/v1/actions",
-            "body": webhook_body(fake_url, dry_run=True),
-            "auth": key,
-            "keymode": "unique",
-        },
+        "drf_floor": Requests("/bench/floor", body='{"n": {n}}'),
+        "same_work": Requests("/bench/same-work", body=webhook, auth=key, keymode="unique"),
+        "allow": Requests("/api/v1/actions", body=webhook, auth=key, keymode="unique"),
+        "replay": Requests(
+            "/api/v1/actions", body=fill(webhook, 0), auth=key, keymode="fixed", tag="replayed"
+        ),
+        "deny": Requests("/api/v1/actions", body=DENIED_BODY, auth=key, keymode="unique"),
+        "dry_run": Requests(
+            "/api/v1/actions",
+            body=webhook_body(fake_url, dry_run=True),
+            auth=key,
+            keymode="unique",
+        ),
+        # the pre-trade check: every request a new client_order_id on one paper account, so all
+        # are allowed and reserve (all wait for the same day-row lock, as its floor's do)
+        "trading_same_work": Requests(
+            f"/bench/trading-same-work/{seeded['trading']['same_work']}",
+            body=trading_same_work_body(seeded["project"].pk),
+        ),
+        "check": Requests(check_path, body=check_order("{uid}"), auth=key),
+        "check_replay": Requests(check_path, body=check_order("replayed"), auth=key),
     }
     # the replayed key, and the rows the same-work floor copies, exist before anything is timed
-    first = post_action(port, key, "replayed", scenarios["replay"]["body"])
+    first = post_action(port, key, "replayed", scenarios["replay"].body)
     assert first.status_code in (200, 201), first.text
     template = post_action(port, key, "same-work-template", webhook_body(fake_url), 0)
     assert template.status_code == 201, template.text
+    check = httpx.post(
+        f"http://127.0.0.1:{port}{check_path}",
+        content=scenarios["check_replay"].body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert check.status_code == 200 and check.json()["allowed"], check.text
     rounds = []
     for number in range(1, args.rounds + 1):
         results = {}
@@ -409,16 +338,8 @@ def http_rounds(port: int, key: str, fake_url: str, args, pgbench: str | None) -
             say(f"  {r['rps']:8.0f} tx/s   p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms")
         for name, spec in scenarios.items():
             say(f"round {number}/{args.rounds}: {name}")
-            tag = "replayed" if name == "replay" else f"{name}-{number}-{time.time_ns()}"
-            results[name] = wrk(
-                port,
-                spec["path"],
-                body=spec["body"],
-                auth=spec.get("auth", ""),
-                keymode=spec.get("keymode", "none"),
-                tag=tag,
-                seconds=args.seconds,
-            )
+            tag = f"{name}-{number}-{time.time_ns()}"
+            results[name] = wrk(port, spec.tagged(tag), seconds=args.seconds)
             r = results[name]
             say(
                 f"  {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
@@ -437,11 +358,13 @@ def claim_phase(port: int, key: str, fake_url: str, args) -> dict:
     tag = f"agent-{time.time_ns()}"
     proposed = wrk(
         port,
-        "/api/v1/actions",
-        body=webhook_body(fake_url, mode="agent"),
-        auth=key,
-        keymode="unique",
-        tag=tag,
+        Requests(
+            "/api/v1/actions",
+            body=webhook_body(fake_url, mode="agent"),
+            auth=key,
+            keymode="unique",
+            tag=tag,
+        ),
         seconds=args.seconds * 1.5,
     )
     ids = list(
@@ -451,11 +374,7 @@ def claim_phase(port: int, key: str, fake_url: str, args) -> dict:
     )
     say(f"  {len(ids)} agent-mode actions; claiming")
     claimed = wrk(
-        port,
-        "/api/v1/actions/%d/claim",
-        auth=key,
-        ids=ids,
-        seconds=args.seconds,
+        port, Requests("/api/v1/actions/{id}/claim", auth=key, ids=tuple(ids)), seconds=args.seconds
     )
     claimed["unclaimed_left"] = max(0, len(ids) - claimed["requests"])
     say(
@@ -482,7 +401,11 @@ def phase_claims(port: int, key: str, project, runs: int, phases: int, seconds: 
         ).pk
         for n in range(runs)
     ]
-    result = wrk(port, "/api/v1/runs/%d/claim", body="{}", auth=key, ids=ids, seconds=seconds)
+    result = wrk(
+        port,
+        Requests("/api/v1/runs/{id}/claim", body="{}", auth=key, ids=tuple(ids)),
+        seconds=seconds,
+    )
     result["phases"] = runs * phases
     result["claimed"] = Phase.objects.filter(run_id__in=ids).exclude(status="pending").count()
     say(
@@ -503,7 +426,7 @@ def long_poll(port: int, key: str, user, samples: int) -> dict:
     from ledger.tests.conftest import product
 
     body = json.dumps(
-        {"provider": "shopify", "action": "products.create", "payload": product(title="%d")}
+        {"provider": "shopify", "action": "products.create", "payload": product(title="{n}")}
     )
     latencies = []
     timed_out = 0
@@ -578,65 +501,101 @@ def propose_in_process(project, key_plaintext: str, fake_url: str, count: int, t
         )
 
 
-def profile_proposals(key: str, fake_url: str, count: int) -> dict:
-    """Where the time of a proposal goes: ``count`` allowed and ``count`` replayed proposals
-    through the whole Django stack in this process (no gunicorn, no network) under cProfile."""
+def profile(name: str, post, count: int, floor_note: str) -> dict:
+    """Where the time of one kind of request goes: ``post(n)`` (one request through the whole
+    Django stack in this process, no gunicorn, no network) ``count`` times under cProfile, after
+    three warm-up calls; the SQL statements of one request are captured."""
     import cProfile
     import io
     import pstats
 
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    say(f"profiling {count} requests in-process: {name}")
+    for n in range(3):  # warm: imports, the compiled policy, connections
+        post(n)
+    with CaptureQueriesContext(connection) as captured:
+        post(3)
+    statements = [" ".join(q["sql"].split())[:110] for q in captured.captured_queries]
+    profiler = cProfile.Profile()
+    began = time.perf_counter()
+    profiler.enable()
+    for n in range(count):
+        post(n)
+    profiler.disable()
+    per_request = (time.perf_counter() - began) * 1000 / count
+    ours = io.StringIO()
+    stats = pstats.Stats(profiler, stream=ours).sort_stats("cumulative")
+    stats.print_stats(r"/(ledger|autopack_site|policies|approvals|runs|trading)/(?!.*tests)", 18)
+    overall = io.StringIO()
+    pstats.Stats(profiler, stream=overall).sort_stats("tottime").print_stats(12)
+
+    def trim(text: str) -> str:
+        lines = text.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "").splitlines()
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        return "\n".join(line.rstrip() for line in lines[start:] if line.strip())
+
+    say(f"  {per_request:.1f} ms per request in-process (profiled), {len(statements)} statements")
+    return {
+        "ms_per_request": per_request,
+        "statements": statements,
+        "floor_note": floor_note,
+        "ours": trim(ours.getvalue()),
+        "overall": trim(overall.getvalue()),
+    }
+
+
+def profile_proposals(key: str, fake_url: str, count: int) -> dict:
+    """An allowed and a replayed proposal (POST /api/v1/actions) under cProfile."""
+    from django.test import Client
+
     client = Client()
+    note = "the same-work floor makes 9: key, read, BEGIN, five inserts, COMMIT; the DRF floor 1"
     out = {}
     for name, body, unique in (
-        ("allow", webhook_body(fake_url), True),
-        ("replay", webhook_body(fake_url).replace("%d", "0"), False),
+        ("allowed proposal", webhook_body(fake_url), True),
+        ("replayed proposal", fill(webhook_body(fake_url), 0), False),
     ):
-        say(f"profiling {count} {name} proposals in-process")
 
         def propose(n: int, body=body, unique=unique):
             response = client.post(
                 "/api/v1/actions",
-                data=body % n if "%d" in body else body,
+                data=fill(body, n),
                 content_type="application/json",
                 HTTP_AUTHORIZATION=f"Bearer {key}",
                 HTTP_IDEMPOTENCY_KEY=f"profile-{time.time_ns()}-{n}" if unique else "replayed",
             )
             assert response.status_code in (200, 201), response.content
 
-        for n in range(3):  # warm: imports, the compiled policy, connections
-            propose(n)
-        with CaptureQueriesContext(connection) as captured:
-            propose(3)
-        statements = [" ".join(q["sql"].split())[:110] for q in captured.captured_queries]
-        profiler = cProfile.Profile()
-        began = time.perf_counter()
-        profiler.enable()
-        for n in range(count):
-            propose(n)
-        profiler.disable()
-        per_request = (time.perf_counter() - began) * 1000 / count
-        ours = io.StringIO()
-        stats = pstats.Stats(profiler, stream=ours).sort_stats("cumulative")
-        stats.print_stats(r"/(ledger|autopack_site|policies|approvals|runs)/(?!.*tests)", 18)
-        overall = io.StringIO()
-        pstats.Stats(profiler, stream=overall).sort_stats("tottime").print_stats(12)
+        out[name] = profile(name, propose, count, note)
+    return out
 
-        def trim(text: str) -> str:
-            lines = text.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "").splitlines()
-            start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-            return "\n".join(line.rstrip() for line in lines[start:] if line.strip())
 
-        out[name] = {
-            "ms_per_request": per_request,
-            "statements": statements,
-            "ours": trim(ours.getvalue()),
-            "overall": trim(overall.getvalue()),
-        }
-        say(f"  {per_request:.1f} ms per {name} proposal in-process (profiled)")
+def profile_checks(key: str, account_id: int, count: int) -> dict:
+    """An allowed pre-trade check (a new client_order_id each) and a replayed one under cProfile."""
+    from django.test import Client
+
+    client = Client()
+    path = f"/api/v1/trading/accounts/{account_id}/orders/check"
+    note = (
+        "the trading same-work floor makes 5: BEGIN, the day row locked, updated, the decision "
+        "inserted, COMMIT; the DRF floor 1"
+    )
+    out = {}
+    for name, unique in (("allowed pre-trade check", True), ("replayed pre-trade check", False)):
+
+        def check(n: int, unique=unique):
+            coid = f"profile-{time.time_ns()}-{n}" if unique else "replayed"
+            response = client.post(
+                path,
+                data=check_order(coid),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            )
+            assert response.status_code == 200 and response.json()["allowed"], response.content
+
+        out[name] = profile(name, check, count, note)
     return out
 
 
@@ -659,25 +618,6 @@ def retire_http_leftovers() -> None:
             f'UPDATE "{OutboxMessage._meta.db_table}" SET delivered_at = now(), '
             "sent_at = coalesce(sent_at, now()) WHERE delivered_at IS NULL"
         )
-
-
-def start(env: dict, *command: str, **extra_env) -> subprocess.Popen:
-    return subprocess.Popen(
-        list(command),
-        cwd=ROOT,
-        env={**env, **extra_env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def kill(process: subprocess.Popen) -> None:
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def worker_throughput(env: dict, seeded: dict, fake_url: str, count: int, workers: int) -> dict:
@@ -707,7 +647,7 @@ def worker_throughput(env: dict, seeded: dict, fake_url: str, count: int, worker
             time.sleep(1.0)
     finally:
         for process in processes:
-            kill(process)
+            stop(process)
     events = ActionEvent.objects.filter(action__in=rows)
     span = events.filter(to_status="executing").aggregate(first=Min("created_at"))
     last = events.filter(to_status="succeeded").aggregate(last=Max("created_at"))["last"]
@@ -854,13 +794,13 @@ def chaos(env: dict, seeded: dict, fake, executions: int, seed_value: int) -> di
         name: start(chaos_env, sys.executable, "manage.py", *command)
         for name, command in names.items()
     }
-    stop = threading.Event()
+    halt = threading.Event()
     kills = Counter()
 
     def havoc() -> None:
-        while not stop.wait(rng.uniform(0.8, 2.0)):
+        while not halt.wait(rng.uniform(0.8, 2.0)):
             victim = rng.choice(list(names))
-            kill(running[victim])
+            stop(running[victim])
             kills[victim] += 1
             time.sleep(0.3)
             running[victim] = start(chaos_env, sys.executable, "manage.py", *names[victim])
@@ -888,21 +828,23 @@ def chaos(env: dict, seeded: dict, fake, executions: int, seed_value: int) -> di
             if not open_:
                 break
             time.sleep(2)
-    finally:
-        stop.set()
+        halt.set()
         thread.join(timeout=30)
-    # the sweeps run once a minute in production; here they are driven until all settled
-    say("  havoc stopped; sweeping until every action settled")
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        actions_dispatch_due()
-        open_ = rows.exclude(status__in=settled).count()
-        if not open_:
-            break
-        say(f"  {open_} not settled yet")
-        time.sleep(5)  # each sweep queues a reconcile per unknown action: not too often
-    for process in running.values():
-        kill(process)
+        # the sweeps run once a minute in production; here they are driven until all settled
+        say("  havoc stopped; sweeping until every action settled")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            actions_dispatch_due()
+            open_ = rows.exclude(status__in=settled).count()
+            if not open_:
+                break
+            say(f"  {open_} not settled yet")
+            time.sleep(5)  # each sweep queues a reconcile per unknown action: not too often
+    finally:
+        halt.set()
+        thread.join(timeout=30)
+        for process in running.values():  # no worker outlives the run, whatever happened
+            stop(process)
     statuses = Counter(rows.values_list("status", flat=True))
     references = set(rows.values_list("reference", flat=True))
     received = fake.state_snapshot()["created"].get("webhook", [])
@@ -1014,8 +956,8 @@ def render(data: dict) -> str:
         lines.append(f"| {row[0]} | {row[1]} | {row[2]} |")
     lines += [
         "",
-        "Where a proposal target is missed, the profile at the end of this report shows where",
-        "the time of an allowed and of a replayed proposal goes.",
+        "Where a proposal or pre-trade check target is missed, the profiles at the end of this",
+        "report show where the time of an allowed and of a replayed request goes.",
         "",
         f"## Requests ({len(rounds)} round(s) of {data['seconds']:.0f} s per scenario, "
         f"{CONNECTIONS} connections)",
@@ -1057,6 +999,39 @@ def render(data: dict) -> str:
         "",
         "Denied proposals answer 201 with status `denied`; replays answer 200. The deny scenario",
         "is an Etsy draft listing (the policy denies Etsy); the others are signed webhooks.",
+        "",
+        "## Pre-trade check",
+        "",
+        "`POST /api/v1/trading/accounts/{id}/orders/check` on one paper account with limits it",
+        "never reaches, measured in the same rounds as the floors above. Every check is a new",
+        "`client_order_id`, so every one is allowed and reserves: all of them wait for the",
+        "account's one day row, under lock (the worst case). The replay repeats one",
+        "`client_order_id` (the stored answer, no lock). The trading same-work floor",
+        "(`/bench/trading-same-work/<id>` in `tests/perf/bench_urls.py`) does only what an",
+        "allowed check cannot skip: lock the day row, update its counters in SQL, insert the",
+        "decision; no authentication, schema, rules or hashing.",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | x DRF floor | x trading same-work floor "
+        "| non-2xx |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, label in (
+        ("trading_same_work", "trading same-work view: lock, update, insert (floor)"),
+        ("check", "check, allowed (a new client_order_id each)"),
+        ("check_replay", "check, replayed client_order_id"),
+    ):
+        if not any(scenario in r for r in rounds):
+            continue
+        to_drf = ratio_of(rounds, scenario, "drf_floor")
+        to_same = ratio_of(rounds, scenario, "trading_same_work")
+        non_2xx = sum(r[scenario]["codes"].get("non_2xx", 0) for r in rounds)
+        lines.append(
+            f"| {label} | {median_of(rounds, scenario, 'rps'):.0f} "
+            f"| {median_of(rounds, scenario, 'p50'):.1f} "
+            f"| {median_of(rounds, scenario, 'p99'):.1f} | {to_drf:.2f} | {to_same:.2f} "
+            f"| {non_2xx} |"
+        )
+    lines += [
         "",
         "## Claim phase",
         "",
@@ -1164,29 +1139,29 @@ def render(data: dict) -> str:
         "failure, not a retry.",
         "",
     ]
-    for name, profile in data.get("profile", {}).items():
+    for name, profiled in data.get("profile", {}).items():
         lines += [
-            f"## Profile: {name} proposal (in-process, cProfile)",
+            f"## Profile: {name} (in-process, cProfile)",
             "",
-            f"{profile['ms_per_request']:.1f} ms per request through the whole Django stack in one",
-            "process under cProfile (which slows it down; compare the shares, not the totals).",
-            f"One request's {len(profile['statements'])} SQL statements (the same-work floor",
-            "makes 9: key, read, BEGIN, five inserts, COMMIT; the DRF floor 1):",
+            f"{profiled['ms_per_request']:.1f} ms per request through the whole Django stack in",
+            "one process under cProfile (which slows it down; compare the shares, not the totals).",
+            f"One request's {len(profiled['statements'])} SQL statements "
+            f"({profiled['floor_note']}):",
             "",
             "```",
-            *profile["statements"],
+            *profiled["statements"],
             "```",
             "",
             "Our code, by cumulative time:",
             "",
             "```",
-            profile["ours"],
+            profiled["ours"],
             "```",
             "",
             "Everything, by own time:",
             "",
             "```",
-            profile["overall"],
+            profiled["overall"],
             "```",
             "",
         ]
@@ -1195,25 +1170,32 @@ def render(data: dict) -> str:
 
 def targets(data: dict) -> list[tuple[str, str, str]]:
     rounds = data["http"]["rounds"]
-    allow = ratio_of(rounds, "allow", "same_work")
-    replay = ratio_of(rounds, "replay", "drf_floor")
-    rows = [
-        (
-            f"allow ≥ {TARGETS['allow_vs_same_work']} x same-work floor",
-            f"{allow:.2f}",
-            verdict(allow, TARGETS["allow_vs_same_work"], at_least=True),
-        ),
-        (
-            f"replay ≥ {TARGETS['replay_vs_drf']} x minimal DRF floor",
-            f"{replay:.2f}",
-            verdict(replay, TARGETS["replay_vs_drf"], at_least=True),
-        ),
-    ]
-    for scenario in ("allow", "replay"):
+    rows = []
+    for label, scenario, floor, floor_label in (
+        ("allow", "allow", "same_work", "same-work floor"),
+        ("replay", "replay", "drf_floor", "minimal DRF floor"),
+        ("pre-trade check", "check", "trading_same_work", "trading same-work floor"),
+        ("pre-trade check replay", "check_replay", "drf_floor", "minimal DRF floor"),
+    ):
+        target = TARGETS[f"{scenario}_vs_{floor}"]
+        ratio = ratio_of(rounds, scenario, floor)
+        rows.append(
+            (
+                f"{label} ≥ {target} x {floor_label}",
+                f"{ratio:.2f}",
+                verdict(ratio, target, at_least=True),
+            )
+        )
+    for scenario, label in (
+        ("allow", "allow"),
+        ("replay", "replay"),
+        ("check", "pre-trade check"),
+        ("check_replay", "pre-trade check replay"),
+    ):
         p99 = median_of(rounds, scenario, "p99")
         rows.append(
             (
-                f"{scenario} p99 < {TARGETS['p99_ms']:.0f} ms at {CONNECTIONS} connections",
+                f"{label} p99 < {TARGETS['p99_ms']:.0f} ms at {CONNECTIONS} connections",
                 f"{p99:.1f} ms",
                 verdict(p99, TARGETS["p99_ms"], at_least=False),
             )
@@ -1275,17 +1257,12 @@ def main() -> int:
 
     fake = FakeProviderServer(port=0).start()
     port = free_port()
-    workers = os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1))
+    workers = gunicorn_workers()
     data["gunicorn_workers"] = workers
-    env = {
-        **os.environ,
-        "DATABASE_URL": DB_URL,
-        "DJANGO_SETTINGS_MODULE": "tests.perf.bench_settings",
-        "DB_CONN_MAX_AGE": "60",
-        "AUTOPACK_ENV": "development",
-        "DEBUG": "0",
-        "AUTOPACK_OUTBOUND_ALLOW": fake.url,
-        "Q_LOG_LEVEL": "ERROR",
+    env = bench_env(
+        DB_URL,
+        AUTOPACK_OUTBOUND_ALLOW=fake.url,
+        Q_LOG_LEVEL="ERROR",
         # short leases and timeouts, as in tests/cluster, for this process (whose sweeps settle
         # the chaos loop) and every process it starts alike
         **CHAOS_TIMINGS,
@@ -1293,10 +1270,10 @@ def main() -> int:
             f"AUTOPACK_PROVIDER_URL_{p}": fake.url
             for p in ("ALPACA", "SHOPIFY", "ETSY", "YOUTUBE", "WEBHOOK")
         },
-    }
+    )
     env.pop("Q_REDIS_URL", None)
     say(f"database {DB_URL.rsplit('/', 1)[1]}: creating and migrating")
-    create_database(env)
+    create_database(DB_URL, env)
     setup_django(env)
     from django.db import connection
 
@@ -1305,24 +1282,9 @@ def main() -> int:
         data["postgres"] = cursor.fetchone()[0]
     seeded = seed(fake.url)
     env.update(seeded["secrets"])
-    server = start(
-        env,
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "tests.perf.bench_wsgi:application",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        workers,
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-    )
+    server = gunicorn(env, port, workers)
     try:
-        wait_serving(port)
-        data["http"] = http_rounds(port, seeded["key"], fake.url, args, pgbench)
+        data["http"] = http_rounds(port, seeded, fake.url, args, pgbench)
         data["phase_claim"] = phase_claims(
             port,
             seeded["key"],
@@ -1334,8 +1296,12 @@ def main() -> int:
         data["claim"] = claim_phase(port, seeded["key"], fake.url, args)
         data["long_poll"] = long_poll(port, seeded["key"], seeded["operator"], sizes["long_poll"])
     finally:
-        kill(server)
-    data["profile"] = profile_proposals(seeded["key"], fake.url, 30 if args.quick else 300)
+        stop(server)
+    profiled = 30 if args.quick else 300
+    data["profile"] = {
+        **profile_proposals(seeded["key"], fake.url, profiled),
+        **profile_checks(seeded["key"], seeded["trading"]["check"], profiled),
+    }
     retire_http_leftovers()
     data["workers"] = [
         worker_throughput(env, seeded, fake.url, sizes["worker"], workers=n) for n in (1, 2)

@@ -48,13 +48,25 @@ def test_quick_report_runs_end_to_end(tmp_path):
         "## Worker throughput",
         "## Admin pages",
         "## Chaos",
+        "## Pre-trade check",
+        "## Profile: allowed pre-trade check",
+        "## Profile: replayed pre-trade check",
     ):
         assert heading in report
-    for scenario in ("same-work view", "propose, allowed", "propose, replayed key", "dry run"):
+    for scenario in (
+        "same-work view",
+        "propose, allowed",
+        "propose, replayed key",
+        "dry run",
+        "trading same-work view",
+        "check, allowed",
+        "check, replayed client_order_id",
+        "pre-trade check ≥ 0.8 x trading same-work floor",
+    ):
         assert scenario in report
     assert "| duplicates at the provider (must be 0) | **0** |" in report
     assert "| lost actions (must be 0) | **0** |" in report
     assert "| not settled when the run gave up (still in progress) | **0** |" in report
     verdicts = re.findall(r"\*\*(met|missed)\*\*", report)
-    assert len(verdicts) >= 7
+    assert len(verdicts) >= 11
     assert "Quick mode" in report
