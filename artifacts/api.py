@@ -112,7 +112,10 @@ class ArtifactDownloadView(ProjectScopedAPIView):
                 "says whether anything was masked, X-Artifact-Redaction-Count how much.",
             ),
             **ERROR_RESPONSES,
-            409: error_response("artifact_deleted: removed by retention."),
+            409: error_response(
+                "artifact_deleted: removed by retention; artifact_expired: past its retention, "
+                "not yet removed."
+            ),
         },
     )
     def get(self, request, artifact_pk: int):

@@ -6,6 +6,7 @@ PERSONAL_DATA_PATTERNS (e-mail addresses, card numbers). ``scrub`` also replaces
 secrets its caller used. Everything masked reads MASK, wherever it is shown.
 """
 
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -46,7 +47,8 @@ CREDENTIAL_PATTERNS = (
 )
 # Data about people: masked in logs and exports, but not a credential in an agent's payload.
 PERSONAL_DATA_PATTERNS = (
-    re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),  # e-mail addresses
+    # e-mail addresses, also URL-encoded (a query string's name%40example.org)
+    re.compile(r"\b[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
     re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card-number-like digit runs
 )
 # Shorter strings would mask ordinary words; nothing that short is a real secret.
@@ -174,13 +176,25 @@ def redact_counted(value: Any) -> tuple[Any, int]:
             if pair and (parent_key.lower() == "cookies" or is_secret_key(item["name"])):
                 counter[0] += 1
                 return {**item, "value": MASK}
+            base64_body = item.get("encoding") == "base64" and isinstance(item.get("text"), str)
             out = {}
             for key, inner in item.items():
+                if isinstance(key, str):  # a key can hold an address or a token as well
+                    scrubbed_key, n = scrub_counted(key)
+                    if n:
+                        counter[0] += n
+                        while scrubbed_key in out or scrubbed_key in item:
+                            scrubbed_key += "'"
+                    out_key = scrubbed_key
+                else:
+                    out_key = key
                 if isinstance(key, str) and is_secret_key(key) and inner not in (None, "", [], {}):
                     counter[0] += 1
-                    out[key] = MASK
+                    out[out_key] = MASK
+                elif key == "text" and base64_body:
+                    out[out_key] = walk_base64(inner, parent_key)
                 else:
-                    out[key] = walk(inner, str(key))
+                    out[out_key] = walk(inner, str(key))
             return out
         if isinstance(item, list | tuple):
             return [walk(inner, parent_key) for inner in item]
@@ -197,6 +211,15 @@ def redact_counted(value: Any) -> tuple[Any, int]:
             counter[0] += n
             return text
         return item
+
+    def walk_base64(text: str, parent_key: str) -> str:
+        """HAR bodies may be base64 (``"encoding": "base64"``): text inside is redacted and
+        re-encoded; binary inside passes as is."""
+        try:
+            decoded = base64.b64decode(text, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return text
+        return base64.b64encode(walk(decoded, parent_key).encode()).decode()
 
     result = walk(value)
     return result, counter[0]
