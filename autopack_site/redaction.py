@@ -162,6 +162,24 @@ def scrub_counted(text: str, *, secrets: Iterable[str] = ()) -> tuple[str, int]:
     return text, count
 
 
+# Deeper JSON is not walked (the walk is recursive): a stored document past it is refused by its
+# caller, a JSON string inside one past it is scrubbed as text.
+MAX_REDACT_DEPTH = 100
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: safe for any depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            deepest = max(deepest, depth)
+            stack += [
+                (inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item)
+            ]
+    return deepest
+
+
 def redact_counted(value: Any) -> tuple[Any, int]:
     """Thorough ``redact`` for stored JSON (and HAR, which is JSON): secret-named keys masked;
     HAR's ``{"name": ..., "value": ...}`` pairs (headers, cookies, query strings, form fields)
@@ -203,9 +221,9 @@ def redact_counted(value: Any) -> tuple[Any, int]:
             if stripped[:1] in ("{", "[") and len(stripped) > 1:
                 try:
                     inner = json.loads(stripped)
-                except ValueError:
+                except (ValueError, RecursionError):
                     inner = None
-                if isinstance(inner, dict | list):
+                if isinstance(inner, dict | list) and json_depth(inner) <= MAX_REDACT_DEPTH:
                     return json.dumps(walk(inner, parent_key), ensure_ascii=False)
             text, n = scrub_counted(item)
             counter[0] += n

@@ -19,7 +19,7 @@ from artifacts.transitions import ARTIFACT
 from autopack_site.encryption import file_encryption_configured, seal_bytes
 from autopack_site.errors import Conflict, DomainError, Unprocessable
 from autopack_site.models import AgentKey
-from autopack_site.redaction import redact_counted, scrub_counted
+from autopack_site.redaction import MAX_REDACT_DEPTH, json_depth, redact_counted, scrub_counted
 from runs.models import Run
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -
     if kind in ("har", "json"):
         try:
             document = json.loads(text)
+            too_deep = json_depth(document) > MAX_REDACT_DEPTH
+        except RecursionError:
+            too_deep = True
         except ValueError as exc:
             if kind == "har":
                 raise Unprocessable(
@@ -80,9 +83,18 @@ def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -
                 ) from exc
             kind = "text"
         else:
-            redacted, count = redact_counted(document)
-            body = json.dumps(redacted, ensure_ascii=False, indent=1).encode()
-            return Prepared(body, count > 0, count, kind)
+            if not too_deep:
+                redacted, count = redact_counted(document)
+                body = json.dumps(redacted, ensure_ascii=False, indent=1).encode()
+                return Prepared(body, count > 0, count, kind)
+        if kind != "text":
+            # the walk that redacts is recursive; a document this deep is refused, not stored
+            raise Unprocessable(
+                f"The {kind} artifact nests deeper than {MAX_REDACT_DEPTH} levels; it cannot "
+                "be redacted.",
+                code="artifact_too_deep",
+                details={"max_depth": MAX_REDACT_DEPTH},
+            )
     scrubbed, count = scrub_counted(text)
     return Prepared(scrubbed.encode(), count > 0, count, kind)
 

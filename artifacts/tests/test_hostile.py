@@ -276,3 +276,30 @@ def test_secret_in_handoff_output_is_refused(agent, subagent, run):
     assert response.status_code == 422
     assert CANARY_TOKEN not in response.content.decode()
     assert Handoff.objects.get(pk=handoff_id).status == "briefed"
+
+
+@pytest.mark.parametrize("depth", [900, 5000, 100_000])
+@pytest.mark.parametrize("name,artifact_class", [("deep.json", "run_log"), ("deep.har", "har_log")])
+def test_deeply_nested_json_is_a_4xx_or_stored_never_a_500(
+    agent, run, artifact_root, settings, depth, name, artifact_class
+):
+    data = (b'{"a":' * depth) + b'"' + CANARY_TOKEN.encode() + b'"' + (b"}" * depth)
+    response = upload(agent, run, name, data, artifact_class)
+    assert response.status_code in (201, 422), response.status_code
+    assert set(response.json()) >= ({"error"} if response.status_code == 422 else {"id"})
+    if response.status_code == 201:
+        stored = stored_plain(artifact_root, settings, response.json()["id"])
+        assert CANARY_TOKEN.encode() not in stored
+    else:
+        assert not Artifact.objects.exists()
+
+
+def test_a_deep_json_string_inside_a_document_is_scrubbed_as_text(
+    agent, run, artifact_root, settings
+):
+    inner = "[" * 5000 + json.dumps(CANARY_TOKEN) + "]" * 5000
+    document = {"body": inner, "mail": CANARY_EMAIL}
+    response = upload(agent, run, "resp.json", json.dumps(document).encode(), "api_response")
+    assert response.status_code == 201, response.content
+    stored = stored_plain(artifact_root, settings, response.json()["id"])
+    assert CANARY_TOKEN.encode() not in stored and CANARY_EMAIL.encode() not in stored
