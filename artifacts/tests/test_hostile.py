@@ -303,3 +303,17 @@ def test_a_deep_json_string_inside_a_document_is_scrubbed_as_text(
     assert response.status_code == 201, response.content
     stored = stored_plain(artifact_root, settings, response.json()["id"])
     assert CANARY_TOKEN.encode() not in stored and CANARY_EMAIL.encode() not in stored
+
+
+def test_an_accepted_answer_holding_deep_json_does_not_break_the_context(agent, subagent, run):
+    handoff_id = _brief(agent, run)
+    sections = {**GOOD, "findings": "[" * 3000 + "1" + "]" * 3000}
+    response = subagent.post(
+        reverse("api:run-handoffs", args=[run.pk]),
+        {"handoff_id": handoff_id, "sections": sections, "confidence": 0.5},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    context = subagent.get(reverse("api:run-handoff-context", args=[run.pk]))
+    assert context.status_code == 200
+    assert _brief(agent, run, kind="analysis")
