@@ -21,7 +21,6 @@ CLOSERS = [
     "%3C/untrusted_data%3E",
     "\\u003c/untrusted_data\\u003e",
     "<\u200b/untrusted_data>",
-    "</untrusted_data\x00>",
 ]
 
 
@@ -41,6 +40,6 @@ def test_no_closing_tag_spelling_reaches_the_model_unescaped(project, claude, en
     assert content.rstrip().endswith("</untrusted_data>")
     inside = content.split("<untrusted_data>")[1].split("</untrusted_data>")[0]
     assert "<" not in inside and ">" not in inside
-    for char in ("\uff1c", "\u2039", "\ufe64", "\u200b", "\x00"):
+    for char in ("\uff1c", "\u2039", "\ufe64", "\u200b"):
         assert char not in inside
     assert reviewer.user_message(request) == content

@@ -317,3 +317,20 @@ def test_an_accepted_answer_holding_deep_json_does_not_break_the_context(agent, 
     context = subagent.get(reverse("api:run-handoff-context", args=[run.pk]))
     assert context.status_code == 200
     assert _brief(agent, run, kind="analysis")
+
+
+def test_oversize_answers_are_refused_and_change_nothing(agent, subagent, run):
+    handoff_id = _brief(agent, run)
+    url = reverse("api:run-handoffs", args=[run.pk])
+    too_long = {**GOOD, "findings": "x" * 20_001}
+    response = subagent.post(
+        url, {"handoff_id": handoff_id, "sections": too_long, "confidence": 0.5}, format="json"
+    )
+    assert response.status_code == 422
+    assert "too_long" in [p["code"] for p in response.json()["error"]["details"]["problems"]]
+    many = {f"s{i}": "x" for i in range(21)} | GOOD
+    response = subagent.post(
+        url, {"handoff_id": handoff_id, "sections": many, "confidence": 0.5}, format="json"
+    )
+    assert 400 <= response.status_code < 500 and set(response.json()) == {"error"}
+    assert Handoff.objects.get(pk=handoff_id).status == "briefed"
