@@ -69,7 +69,7 @@ class RunArtifactsView(ProjectScopedAPIView):
             201: ArtifactOut,
             200: OpenApiResponse(ArtifactOut, description="Replay: same name, same bytes."),
             **ERROR_RESPONSES,
-            409: error_response("artifact_exists: the name is taken by other content."),
+            409: error_response("artifact_exists: the name is taken by other content or class."),
             413: error_response("artifact_too_large: past AUTOPACK_ARTIFACT_MAX_BYTES."),
         },
     )

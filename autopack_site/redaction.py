@@ -127,6 +127,7 @@ CONTACT_PATTERNS = (
     re.compile(
         r"(?<![\w.+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)|\d{2,4})[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w.])"
     ),
+    re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)"),  # E.164 without separators: +442079460958
     re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),  # IPv4
     # IPv6: eight groups, or a "::" abbreviation (so a time like 12:00:00 is not one)
     re.compile(

@@ -156,7 +156,7 @@ def artifact_upload(
         )
     existing = _live(run, name)
     if existing is not None:
-        return _replay(existing, actual)
+        return _replay(existing, actual, artifact_class)
 
     prepared = prepare(data, name=name, content_type=content_type, artifact_class=artifact_class)
     stored = seal_bytes(prepared.content) if rule.encrypt else prepared.content
@@ -198,7 +198,7 @@ def artifact_upload(
         existing = _live(run, name)
         if existing is None:
             raise
-        return _replay(existing, actual)
+        return _replay(existing, actual, artifact_class)
     except BaseException:
         storage.delete(path)
         raise
@@ -225,10 +225,12 @@ def _live(run: Run, name: str) -> Artifact | None:
     )
 
 
-def _replay(existing: Artifact, sha256: str) -> tuple[Artifact, bool]:
-    if existing.sha256 != sha256:
+def _replay(existing: Artifact, sha256: str, artifact_class: str) -> tuple[Artifact, bool]:
+    # another class is another promise (retention, encryption): not the same upload again
+    if existing.sha256 != sha256 or existing.artifact_class != artifact_class:
         raise Conflict(
-            f"The run already has an artifact named {existing.name} with other content.",
+            f"The run already has an artifact named {existing.name} with other content or "
+            "another class.",
             code="artifact_exists",
             details={"artifact_id": existing.pk},
         )

@@ -334,3 +334,21 @@ def test_oversize_answers_are_refused_and_change_nothing(agent, subagent, run):
     )
     assert 400 <= response.status_code < 500 and set(response.json()) == {"error"}
     assert Handoff.objects.get(pk=handoff_id).status == "briefed"
+
+
+def test_e164_phone_numbers_without_separators_are_redacted(agent, run, artifact_root, settings):
+    document = {"customer": {"phone": "+442079460958", "mobile": "+15551234567"}, "n": 1700000000}
+    response = upload(agent, run, "c.json", json.dumps(document).encode(), "api_response")
+    assert response.status_code == 201, response.content
+    stored = json.loads(stored_plain(artifact_root, settings, response.json()["id"]))
+    assert stored["customer"] == {"phone": "[redacted]", "mobile": "[redacted]"}
+    assert stored["n"] == 1700000000  # a timestamp is not a phone number
+
+
+def test_the_same_bytes_under_another_class_are_not_a_silent_replay(agent, run, settings):
+    data = b"user: jane\n"
+    assert upload(agent, run, "p.txt", data, "run_log").status_code == 201
+    again = upload(agent, run, "p.txt", data, "pii_artifact")  # would be encrypted
+    assert again.status_code == 409, again.content
+    assert again.json()["error"]["code"] == "artifact_exists"
+    assert Artifact.objects.get().artifact_class == "run_log"
