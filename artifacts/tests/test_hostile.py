@@ -352,3 +352,66 @@ def test_the_same_bytes_under_another_class_are_not_a_silent_replay(agent, run, 
     assert again.status_code == 409, again.content
     assert again.json()["error"]["code"] == "artifact_exists"
     assert Artifact.objects.get().artifact_class == "run_log"
+
+
+def test_handoff_key_cannot_download_or_answer_another_runs_brief(agent, subagent, run, project):
+    response = upload(agent, run, "a.txt", b"hello\n", "run_log")
+    assert subagent.get(response.json()["download_url"]).status_code == 403
+    other_run = make_run(project)
+    handoff_id = _brief(agent, other_run)
+    answer = subagent.post(
+        reverse("api:run-handoffs", args=[run.pk]),
+        {"handoff_id": handoff_id, "sections": GOOD, "confidence": 0.5},
+        format="json",
+    )
+    assert answer.status_code == 404 and set(answer.json()) == {"error"}
+    other = make_project(slug="other-proj3")
+    foreign = _brief(agent_client(make_key(other)), make_run(other))
+    answer = subagent.post(
+        reverse("api:run-handoffs", args=[run.pk]),
+        {"handoff_id": foreign, "sections": GOOD, "confidence": 0.5},
+        format="json",
+    )
+    assert answer.status_code == 404
+    assert subagent.get(reverse("api:handoff-detail", args=[foreign])).status_code == 404
+    assert set(Handoff.objects.values_list("status", flat=True)) == {"briefed"}
+
+
+def test_wrong_media_types_and_bad_queries_are_4xx_in_one_shape(agent, run):
+    url = reverse("api:run-artifacts", args=[run.pk])
+    for response in (
+        agent.generic(
+            "POST", url, b'{"artifact_class": "run_log"}', content_type="application/json"
+        ),
+        agent.generic("POST", url, b"--x\r\n", content_type="multipart/form-data; boundary=x"),
+        agent.get(url, {"before": "abc"}),
+        agent.get(url, {"limit": "0"}),
+        agent.get(reverse("api:run-handoff-context", args=[run.pk]), {"render": "xml"}),
+        agent.get(reverse("api:run-handoff-context", args=[run.pk]), {"x": "\x00"}),
+    ):
+        assert 400 <= response.status_code < 500, response.status_code
+        assert set(response.json()) == {"error"}
+    assert not Artifact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "login with password=hunter2-canary",
+        '{"password": "hunter2-canary"}',
+        "https://admin:hunter2-canary@db.example/",
+        "GET /x?api_key=hunter2-canary&page=1",
+        "GET /x?password%3Dhunter2-canary",
+        "Authorization%3A%20Bearer%20canarytoken0123456789",
+        "header Authorization: Bearer canarytoken0123456789",
+    ],
+)
+def test_secret_spellings_in_handoff_output_are_refused(agent, subagent, run, leak):
+    handoff_id = _brief(agent, run)
+    response = subagent.post(
+        reverse("api:run-handoffs", args=[run.pk]),
+        {"handoff_id": handoff_id, "sections": {**GOOD, "findings": leak}, "confidence": 0.5},
+        format="json",
+    )
+    assert response.status_code == 422, (leak, response.content)
+    assert Handoff.objects.get(pk=handoff_id).status == "briefed"
