@@ -33,7 +33,7 @@ _SECRET_KEY_PARTS = (
 
 # Values that grant access wherever they appear: never stored, logged or exported.
 CREDENTIAL_PATTERNS = (
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\bbearer(?:\s+|%20|\+)[A-Za-z0-9._~+/=-]{8,}"),  # also URL-encoded
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),  # JWT
     re.compile(r"\bapk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),  # our own agent keys
     re.compile(r"\bapsig_[A-Za-z0-9_-]{20,}"),  # our own projects' signing secrets
@@ -138,7 +138,8 @@ CONTACT_PATTERNS = (
 )
 SECRET_ASSIGNMENT = re.compile(
     r"(?i)(\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|cookie|session|signature|credential|authorization)[\w-]*[\"']?\s*[:=]\s*[\"']?)"
+    r"|cookie|session|signature|credential|authorization)[\w-]*[\"']?\s*(?:[:=]|%3[AaDd])"
+    r"(?:\s|%20|\+)*[\"']?)"  # "name=value", "name: value", and URL-encoded "name%3Dvalue"
     r"(?!\[redacted\])([^\s\"'&;,]+)"
 )
 

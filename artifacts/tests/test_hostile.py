@@ -415,3 +415,21 @@ def test_secret_spellings_in_handoff_output_are_refused(agent, subagent, run, le
     )
     assert response.status_code == 422, (leak, response.content)
     assert Handoff.objects.get(pk=handoff_id).status == "briefed"
+
+
+def test_url_encoded_secrets_in_a_har_url_are_redacted(agent, run, artifact_root, settings):
+    redirect = "https%3A%2F%2Fsso.example%2Fcb%3Fpassword%3Dhunter2-canary%26x%3D1"
+    entry = {
+        "request": {
+            "method": "GET",
+            "url": f"https://shop.example/login?next={redirect}",
+            "headers": [
+                {"name": "X-Debug", "value": "Authorization%3A%20Bearer%20canarytoken0123456789"}
+            ],
+        },
+        "response": {"status": 302, "headers": [], "content": {"text": ""}},
+    }
+    response = upload(agent, run, "net/enc.har", _har(entry), "har_log")
+    assert response.status_code == 201, response.content
+    stored = stored_plain(artifact_root, settings, response.json()["id"])
+    assert b"hunter2-canary" not in stored and b"canarytoken0123456789" not in stored
