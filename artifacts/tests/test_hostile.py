@@ -433,3 +433,13 @@ def test_url_encoded_secrets_in_a_har_url_are_redacted(agent, run, artifact_root
     assert response.status_code == 201, response.content
     stored = stored_plain(artifact_root, settings, response.json()["id"])
     assert b"hunter2-canary" not in stored and b"canarytoken0123456789" not in stored
+
+
+def test_a_malformed_artifact_key_fails_the_system_check(settings):
+    from autopack_site.checks import check_artifact_keys
+
+    assert check_artifact_keys(None) == []
+    settings.AUTOPACK_ARTIFACT_KEYS = [Fernet.generate_key().decode(), "not-a-fernet-key"]
+    errors = check_artifact_keys(None)
+    assert [e.id for e in errors] == ["autopack.E005"]
+    assert "entry 2" in errors[0].msg and "not-a-fernet-key" not in errors[0].msg
