@@ -116,6 +116,10 @@ class ArtifactDownloadView(ProjectScopedAPIView):
                 "artifact_deleted: removed by retention; artifact_expired: past its retention, "
                 "not yet removed."
             ),
+            503: error_response(
+                "artifact_unreadable: no configured key opens it, its file is missing, or it "
+                "does not match its hash."
+            ),
         },
     )
     def get(self, request, artifact_pk: int):

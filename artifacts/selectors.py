@@ -44,8 +44,11 @@ def artifact_content(artifact: Artifact) -> bytes:
             f"Artifact #{artifact.pk} expired at {artifact.expires_at.isoformat()}.",
             code="artifact_expired",
         )
-    with artifact_storage().open(artifact.storage_path, "rb") as handle:
-        data = handle.read()
+    try:
+        with artifact_storage().open(artifact.storage_path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:  # the row says stored; the storage lost it
+        raise ArtifactUnreadable("The stored artifact's file is missing from storage.") from exc
     if artifact.encrypted:
         try:
             data = open_sealed_bytes(data)

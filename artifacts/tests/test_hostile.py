@@ -443,3 +443,11 @@ def test_a_malformed_artifact_key_fails_the_system_check(settings):
     errors = check_artifact_keys(None)
     assert [e.id for e in errors] == ["autopack.E005"]
     assert "entry 2" in errors[0].msg and "not-a-fernet-key" not in errors[0].msg
+
+
+def test_a_file_lost_from_storage_is_503_not_500(agent, run, artifact_root):
+    response = upload(agent, run, "a.txt", b"hello\n", "run_log")
+    (artifact_root / Artifact.objects.get().storage_path).unlink()
+    download = agent.get(response.json()["download_url"])
+    assert download.status_code == 503, download.status_code
+    assert download.json()["error"]["code"] == "artifact_unreadable"
