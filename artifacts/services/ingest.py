@@ -1,6 +1,7 @@
 """Uploading an artifact: refuse what must never be stored, verify the hash, redact, encrypt,
 store the bytes, then record the row (state machine, in one transaction)."""
 
+import codecs
 import hashlib
 import json
 import logging
@@ -38,6 +39,17 @@ class Prepared:
     kind: str  # "har", "json", "text" or "binary"
 
 
+def _text_of(data: bytes) -> str | None:
+    """The bytes as text: UTF-8, or UTF-16 with its byte-order mark (Windows tools write logs
+    that way); None for anything else."""
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _kind(name: str, content_type: str, artifact_class: str, data: bytes) -> str:
     lowered, ctype = name.lower(), content_type.lower()
     if artifact_class == ArtifactClass.HAR_LOG or lowered.endswith(".har"):
@@ -46,11 +58,7 @@ def _kind(name: str, content_type: str, artifact_class: str, data: bytes) -> str
         return "json"
     # the bytes decide, never the declared content type: text that calls itself an image is
     # still text, and still redacted
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "binary"
-    return "text"
+    return "binary" if _text_of(data) is None else "text"
 
 
 def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -> Prepared:
@@ -66,10 +74,9 @@ def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -
                 code="artifact_not_redactable",
             )
         return Prepared(data, False, 0, kind)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(f"A {kind} artifact must be UTF-8.", code="artifact_encoding") from exc
+    text = _text_of(data)
+    if text is None:
+        raise Unprocessable(f"A {kind} artifact must be UTF-8.", code="artifact_encoding")
     if kind in ("har", "json"):
         try:
             document = json.loads(text)

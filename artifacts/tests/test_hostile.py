@@ -451,3 +451,15 @@ def test_a_file_lost_from_storage_is_503_not_500(agent, run, artifact_root):
     download = agent.get(response.json()["download_url"])
     assert download.status_code == 503, download.status_code
     assert download.json()["error"]["code"] == "artifact_unreadable"
+
+
+def test_utf16_text_is_redacted_not_stored_as_binary(agent, run, artifact_root, settings):
+    data = f"login {CANARY_EMAIL} key {CANARY_TOKEN}\r\n".encode("utf-16")  # with its BOM
+    response = upload(agent, run, "ps.log", data, "run_log")
+    assert response.status_code == 201, response.content
+    stored = stored_plain(artifact_root, settings, response.json()["id"])
+    for canary in (CANARY_EMAIL, CANARY_TOKEN):
+        assert canary.encode("utf-16-le") not in stored and canary.encode() not in stored
+    assert stored.decode("utf-8").startswith("\ufefflogin [redacted]") or stored.decode(
+        "utf-8"
+    ).startswith("login [redacted]")
