@@ -41,6 +41,7 @@ CREDENTIAL_PATTERNS = (
     re.compile(r"\b(?:sk-ant-|sk-)[A-Za-z0-9_-]{20,}"),  # LLM provider keys
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![\w-])"),  # Google API keys (often in a HAR's URLs)
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot tokens
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs

@@ -463,3 +463,15 @@ def test_utf16_text_is_redacted_not_stored_as_binary(agent, run, artifact_root, 
     assert stored.decode("utf-8").startswith("\ufefflogin [redacted]") or stored.decode(
         "utf-8"
     ).startswith("login [redacted]")
+
+
+def test_a_google_api_key_in_a_har_url_is_redacted(agent, run, artifact_root, settings):
+    google_key = "AIzaSyCANARY0123456789abcdefghijklmnopq"
+    assert len(google_key) == 39
+    entry = {
+        "request": {"method": "GET", "url": f"https://maps.example/api?key={google_key}&q=x"},
+        "response": {"status": 200, "headers": [], "content": {"text": ""}},
+    }
+    response = upload(agent, run, "net/maps.har", _har(entry), "har_log")
+    assert response.status_code == 201, response.content
+    assert google_key.encode() not in stored_plain(artifact_root, settings, response.json()["id"])
