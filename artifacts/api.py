@@ -69,7 +69,7 @@ class RunArtifactsView(ProjectScopedAPIView):
             201: ArtifactOut,
             200: OpenApiResponse(ArtifactOut, description="Replay: same name, same bytes."),
             **ERROR_RESPONSES,
-            409: error_response("artifact_exists: the name is taken by other content."),
+            409: error_response("artifact_exists: the name is taken by other content or class."),
             413: error_response("artifact_too_large: past AUTOPACK_ARTIFACT_MAX_BYTES."),
         },
     )
@@ -112,7 +112,14 @@ class ArtifactDownloadView(ProjectScopedAPIView):
                 "says whether anything was masked, X-Artifact-Redaction-Count how much.",
             ),
             **ERROR_RESPONSES,
-            409: error_response("artifact_deleted: removed by retention."),
+            409: error_response(
+                "artifact_deleted: removed by retention; artifact_expired: past its retention, "
+                "not yet removed."
+            ),
+            503: error_response(
+                "artifact_unreadable: no configured key opens it, its file is missing, or it "
+                "does not match its hash."
+            ),
         },
     )
     def get(self, request, artifact_pk: int):

@@ -6,12 +6,13 @@ mode). The shape is a pydantic model; its JSON schema is what the brief hands th
 import re
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from pydantic import Field
 
 from artifacts.models import HandoffKind
 from autopack_site.api.inputs import RowId, StrictIn
-from autopack_site.redaction import SECRET_ASSIGNMENT, credential_paths
+from autopack_site.redaction import SECRET_ASSIGNMENT, contains_credential, credential_paths
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,16 @@ def check_output(
                     "message": "No artifact of this run has that name.",
                 }
             )
-    secrets = credential_paths(output.sections)
+    # each section as written and URL-decoded: "password%3Dx" is "password=x" to whoever reads it
+    secrets = credential_paths(output.sections, "sections")
     secrets += [
         f"sections.{name}"
         for name, text in output.sections.items()
-        if f"sections.{name}" not in secrets and SECRET_ASSIGNMENT.search(text)
+        if f"sections.{name}" not in secrets
+        and any(
+            SECRET_ASSIGNMENT.search(spelling) or contains_credential(spelling)
+            for spelling in (text, unquote_plus(text))
+        )
     ]
     for where in secrets:
         problems.append(

@@ -3,7 +3,9 @@
 import hashlib
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from artifacts.classes import RULES
 from artifacts.models import Artifact, ArtifactStatus
 from artifacts.storage import artifact_storage
 from autopack_site.encryption import InvalidToken, NoEncryptionKey, open_sealed_bytes
@@ -31,8 +33,22 @@ def artifact_content(artifact: Artifact) -> bytes:
         raise Conflict(
             f"Artifact #{artifact.pk} was deleted by retention.", code="artifact_deleted"
         )
-    with artifact_storage().open(artifact.storage_path, "rb") as handle:
-        data = handle.read()
+    if (
+        artifact.status == ArtifactStatus.STORED
+        and artifact.expires_at is not None
+        and artifact.expires_at <= timezone.now()
+        and not RULES[artifact.artifact_class].archive
+    ):
+        # past its retention: not served, whether or not the sweep has removed it yet
+        raise Conflict(
+            f"Artifact #{artifact.pk} expired at {artifact.expires_at.isoformat()}.",
+            code="artifact_expired",
+        )
+    try:
+        with artifact_storage().open(artifact.storage_path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:  # the row says stored; the storage lost it
+        raise ArtifactUnreadable("The stored artifact's file is missing from storage.") from exc
     if artifact.encrypted:
         try:
             data = open_sealed_bytes(data)

@@ -45,3 +45,24 @@ def check_outbound_allow(app_configs, **kwargs):
         except (ImproperlyConfigured, ValueError) as problem:
             errors.append(Error(f"AUTOPACK_OUTBOUND_ALLOW: {problem}", id="autopack.E004"))
     return errors
+
+
+@register(Tags.security)
+def check_artifact_keys(app_configs, **kwargs):
+    """Each AUTOPACK_ARTIFACT_KEYS entry must be a Fernet key: a malformed one would make every
+    encrypted upload and download a 500 instead of failing at start."""
+    from cryptography.fernet import Fernet
+
+    errors = []
+    for position, key in enumerate(settings.AUTOPACK_ARTIFACT_KEYS, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"AUTOPACK_ARTIFACT_KEYS: entry {position} is not a Fernet key (32 url-safe "
+                    "base64-encoded bytes; Fernet.generate_key()).",
+                    id="autopack.E005",
+                )
+            )
+    return errors

@@ -6,6 +6,7 @@ PERSONAL_DATA_PATTERNS (e-mail addresses, card numbers). ``scrub`` also replaces
 secrets its caller used. Everything masked reads MASK, wherever it is shown.
 """
 
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ _SECRET_KEY_PARTS = (
 
 # Values that grant access wherever they appear: never stored, logged or exported.
 CREDENTIAL_PATTERNS = (
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\bbearer(?:\s+|%20|\+)[A-Za-z0-9._~+/=-]{8,}"),  # also URL-encoded
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),  # JWT
     re.compile(r"\bapk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),  # our own agent keys
     re.compile(r"\bapsig_[A-Za-z0-9_-]{20,}"),  # our own projects' signing secrets
@@ -40,13 +41,15 @@ CREDENTIAL_PATTERNS = (
     re.compile(r"\b(?:sk-ant-|sk-)[A-Za-z0-9_-]{20,}"),  # LLM provider keys
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![\w-])"),  # Google API keys (often in a HAR's URLs)
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot tokens
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
 )
 # Data about people: masked in logs and exports, but not a credential in an agent's payload.
 PERSONAL_DATA_PATTERNS = (
-    re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),  # e-mail addresses
+    # e-mail addresses, also URL-encoded (a query string's name%40example.org)
+    re.compile(r"\b[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
     re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card-number-like digit runs
 )
 # Shorter strings would mask ordinary words; nothing that short is a real secret.
@@ -125,6 +128,7 @@ CONTACT_PATTERNS = (
     re.compile(
         r"(?<![\w.+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)|\d{2,4})[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w.])"
     ),
+    re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)"),  # E.164 without separators: +442079460958
     re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),  # IPv4
     # IPv6: eight groups, or a "::" abbreviation (so a time like 12:00:00 is not one)
     re.compile(
@@ -135,7 +139,8 @@ CONTACT_PATTERNS = (
 )
 SECRET_ASSIGNMENT = re.compile(
     r"(?i)(\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|cookie|session|signature|credential|authorization)[\w-]*[\"']?\s*[:=]\s*[\"']?)"
+    r"|cookie|session|signature|credential|authorization)[\w-]*[\"']?\s*(?:[:=]|%3[AaDd])"
+    r"(?:\s|%20|\+)*[\"']?)"  # "name=value", "name: value", and URL-encoded "name%3Dvalue"
     r"(?!\[redacted\])([^\s\"'&;,]+)"
 )
 
@@ -160,6 +165,24 @@ def scrub_counted(text: str, *, secrets: Iterable[str] = ()) -> tuple[str, int]:
     return text, count
 
 
+# Deeper JSON is not walked (the walk is recursive): a stored document past it is refused by its
+# caller, a JSON string inside one past it is scrubbed as text.
+MAX_REDACT_DEPTH = 100
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: safe for any depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            deepest = max(deepest, depth)
+            stack += [
+                (inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item)
+            ]
+    return deepest
+
+
 def redact_counted(value: Any) -> tuple[Any, int]:
     """Thorough ``redact`` for stored JSON (and HAR, which is JSON): secret-named keys masked;
     HAR's ``{"name": ..., "value": ...}`` pairs (headers, cookies, query strings, form fields)
@@ -174,13 +197,25 @@ def redact_counted(value: Any) -> tuple[Any, int]:
             if pair and (parent_key.lower() == "cookies" or is_secret_key(item["name"])):
                 counter[0] += 1
                 return {**item, "value": MASK}
+            base64_body = item.get("encoding") == "base64" and isinstance(item.get("text"), str)
             out = {}
             for key, inner in item.items():
+                if isinstance(key, str):  # a key can hold an address or a token as well
+                    scrubbed_key, n = scrub_counted(key)
+                    if n:
+                        counter[0] += n
+                        while scrubbed_key in out or scrubbed_key in item:
+                            scrubbed_key += "'"
+                    out_key = scrubbed_key
+                else:
+                    out_key = key
                 if isinstance(key, str) and is_secret_key(key) and inner not in (None, "", [], {}):
                     counter[0] += 1
-                    out[key] = MASK
+                    out[out_key] = MASK
+                elif key == "text" and base64_body:
+                    out[out_key] = walk_base64(inner, parent_key)
                 else:
-                    out[key] = walk(inner, str(key))
+                    out[out_key] = walk(inner, str(key))
             return out
         if isinstance(item, list | tuple):
             return [walk(inner, parent_key) for inner in item]
@@ -189,14 +224,23 @@ def redact_counted(value: Any) -> tuple[Any, int]:
             if stripped[:1] in ("{", "[") and len(stripped) > 1:
                 try:
                     inner = json.loads(stripped)
-                except ValueError:
+                except (ValueError, RecursionError):
                     inner = None
-                if isinstance(inner, dict | list):
+                if isinstance(inner, dict | list) and json_depth(inner) <= MAX_REDACT_DEPTH:
                     return json.dumps(walk(inner, parent_key), ensure_ascii=False)
             text, n = scrub_counted(item)
             counter[0] += n
             return text
         return item
+
+    def walk_base64(text: str, parent_key: str) -> str:
+        """HAR bodies may be base64 (``"encoding": "base64"``): text inside is redacted and
+        re-encoded; binary inside passes as is."""
+        try:
+            decoded = base64.b64decode(text, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return text
+        return base64.b64encode(walk(decoded, parent_key).encode()).decode()
 
     result = walk(value)
     return result, counter[0]

@@ -1,6 +1,7 @@
 """Uploading an artifact: refuse what must never be stored, verify the hash, redact, encrypt,
 store the bytes, then record the row (state machine, in one transaction)."""
 
+import codecs
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from artifacts.transitions import ARTIFACT
 from autopack_site.encryption import file_encryption_configured, seal_bytes
 from autopack_site.errors import Conflict, DomainError, Unprocessable
 from autopack_site.models import AgentKey
-from autopack_site.redaction import redact_counted, scrub_counted
+from autopack_site.redaction import MAX_REDACT_DEPTH, json_depth, redact_counted, scrub_counted
 from runs.models import Run
 
 logger = logging.getLogger(__name__)
@@ -38,19 +39,26 @@ class Prepared:
     kind: str  # "har", "json", "text" or "binary"
 
 
+def _text_of(data: bytes) -> str | None:
+    """The bytes as text: UTF-8, or UTF-16 with its byte-order mark (Windows tools write logs
+    that way); None for anything else."""
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _kind(name: str, content_type: str, artifact_class: str, data: bytes) -> str:
     lowered, ctype = name.lower(), content_type.lower()
     if artifact_class == ArtifactClass.HAR_LOG or lowered.endswith(".har"):
         return "har"
     if lowered.endswith(".json") or "json" in ctype:
         return "json"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "binary"
-    if ctype.startswith(("image/", "video/", "audio/")):
-        return "binary"
-    return "text"
+    # the bytes decide, never the declared content type: text that calls itself an image is
+    # still text, and still redacted
+    return "binary" if _text_of(data) is None else "text"
 
 
 def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -> Prepared:
@@ -66,13 +74,15 @@ def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -
                 code="artifact_not_redactable",
             )
         return Prepared(data, False, 0, kind)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(f"A {kind} artifact must be UTF-8.", code="artifact_encoding") from exc
+    text = _text_of(data)
+    if text is None:
+        raise Unprocessable(f"A {kind} artifact must be UTF-8.", code="artifact_encoding")
     if kind in ("har", "json"):
         try:
             document = json.loads(text)
+            too_deep = json_depth(document) > MAX_REDACT_DEPTH
+        except RecursionError:
+            too_deep = True
         except ValueError as exc:
             if kind == "har":
                 raise Unprocessable(
@@ -80,9 +90,18 @@ def prepare(data: bytes, *, name: str, content_type: str, artifact_class: str) -
                 ) from exc
             kind = "text"
         else:
-            redacted, count = redact_counted(document)
-            body = json.dumps(redacted, ensure_ascii=False, indent=1).encode()
-            return Prepared(body, count > 0, count, kind)
+            if not too_deep:
+                redacted, count = redact_counted(document)
+                body = json.dumps(redacted, ensure_ascii=False, indent=1).encode()
+                return Prepared(body, count > 0, count, kind)
+        if kind != "text":
+            # the walk that redacts is recursive; a document this deep is refused, not stored
+            raise Unprocessable(
+                f"The {kind} artifact nests deeper than {MAX_REDACT_DEPTH} levels; it cannot "
+                "be redacted.",
+                code="artifact_too_deep",
+                details={"max_depth": MAX_REDACT_DEPTH},
+            )
     scrubbed, count = scrub_counted(text)
     return Prepared(scrubbed.encode(), count > 0, count, kind)
 
@@ -144,7 +163,7 @@ def artifact_upload(
         )
     existing = _live(run, name)
     if existing is not None:
-        return _replay(existing, actual)
+        return _replay(existing, actual, artifact_class)
 
     prepared = prepare(data, name=name, content_type=content_type, artifact_class=artifact_class)
     stored = seal_bytes(prepared.content) if rule.encrypt else prepared.content
@@ -186,7 +205,7 @@ def artifact_upload(
         existing = _live(run, name)
         if existing is None:
             raise
-        return _replay(existing, actual)
+        return _replay(existing, actual, artifact_class)
     except BaseException:
         storage.delete(path)
         raise
@@ -213,10 +232,12 @@ def _live(run: Run, name: str) -> Artifact | None:
     )
 
 
-def _replay(existing: Artifact, sha256: str) -> tuple[Artifact, bool]:
-    if existing.sha256 != sha256:
+def _replay(existing: Artifact, sha256: str, artifact_class: str) -> tuple[Artifact, bool]:
+    # another class is another promise (retention, encryption): not the same upload again
+    if existing.sha256 != sha256 or existing.artifact_class != artifact_class:
         raise Conflict(
-            f"The run already has an artifact named {existing.name} with other content.",
+            f"The run already has an artifact named {existing.name} with other content or "
+            "another class.",
             code="artifact_exists",
             details={"artifact_id": existing.pk},
         )
