@@ -1,22 +1,30 @@
 """The governance invariants, checked by a machine.
 
 hypothesis drives random interleavings of what agents, operators, attackers and failures do —
-propose (allowed, needing approval, denied; repeated keys), approve, reject, tamper with the
-stored payload, expire, revoke the agent's key, pull and release the emergency switch, execute,
-crash the call after the provider took it, reconcile — against the real services and the fake
-provider over loopback HTTP, and after every step checks what the platform promises:
+propose (allowed, needing approval, denied, Alpaca orders under a pre-trade check; repeated
+keys), check an order before proposing it, approve, reject, tamper with the stored payload,
+expire, revoke the agent's key, pull and release the emergency switch, engage (an agent, over the
+API) and release (a trading supervisor) the trading account's kill switch, execute, crash the
+call after the provider took it, reconcile — against the real services and the fake provider
+over loopback HTTP, with trading's risk gate in front of the ledger's Alpaca orders, and after
+every step checks what the platform promises:
 
 * nothing reached the provider without an allow decision or an approval of its exact payload
   hash, and what reached it is the payload that was decided;
 * while the emergency switch is engaged, only what a person approved under it is called;
+* while the account's kill switch is engaged, no order of the account reaches the broker — not
+  even one a person approved after it was engaged (the gate holds every order of an engaged
+  account, trading/guard.py);
+* every order at the broker had an allowed pre-trade check of the account for the same symbol,
+  side and quantity, consumed by the action that placed it, and was requested once;
 * at most one provider call per Idempotency-Key;
-* every status an action or approval is in was reached through an event row (the chain of
-  events ends where the row is);
+* every status an action, approval, order decision, trading account or kill switch is in was
+  reached through an event row (the chain of events ends where the row is);
 * nothing final ever changes again.
 
 CI runs a bounded search (AUTOPACK_INVARIANT_EXAMPLES x AUTOPACK_INVARIANT_STEPS); the report runs
-a longer one. The last test seeds a bug on purpose (execution skips the payload-hash re-check)
-and requires the machine to find it.
+a longer one. The last tests seed bugs on purpose (execution skips the payload-hash re-check; the
+risk gate lets an engaged kill switch's orders through) and require the machine to find each.
 """
 
 import itertools
@@ -25,6 +33,7 @@ import os
 import uuid
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import TestCase
@@ -54,6 +63,11 @@ from ledger.transitions import ACTION
 from publishing.selectors import engaged_switches
 from publishing.switch import emergency_switch_engage, emergency_switch_release
 from tests.factories import make_member
+from trading import guard as trading_guard
+from trading.models import OrderDecision, SwitchStatus
+from trading.services import OrderRequest, kill_switch_set, order_check
+from trading.tests.conftest import make_account
+from trading.transitions import ACCOUNT, DECISION, KILL_SWITCH
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +78,52 @@ KINDS = {
     "allowed": ("webhook", "send"),
     "needs_approval": ("shopify", "products.create"),
     "denied": ("etsy", "listings.create_draft"),
+    "order": ("alpaca", "orders.create"),  # allowed by the policy, under a pre-trade check
 }
-FAULT_PATHS = {"webhook": "/webhook/", "shopify": "/admin/api/", "etsy": "/v3/"}
+FAULT_PATHS = {
+    "webhook": "/webhook/",
+    "shopify": "/admin/api/",
+    "etsy": "/v3/",
+    "alpaca": "/v2/orders",
+}
+ORDER_FIELDS = ("symbol", "qty", "side", "limit_price", "client_order_id")
 LIVE = {ActionStatus.APPROVED, ActionStatus.PENDING_APPROVAL, ActionStatus.HELD}
+
+
+@pytest.fixture(autouse=True)
+def _without_the_trading_gate():
+    """Unlike the rest of the ledger's tests (ledger/tests/conftest.py), the machine keeps
+    trading's risk gate in front of the Alpaca orders: the kill switch is part of what it
+    checks."""
+
+
+def order_request(tag: str, n: int) -> OrderRequest:
+    """The order behind tag ``…-o{n}``: sides and quantities differ, so a check that matched
+    another order would show."""
+    return OrderRequest(
+        client_order_id=tag,
+        symbol="AAPL",
+        side=("buy", "sell")[n % 2],
+        qty=Decimal(n + 1),
+        order_type="limit",
+        limit_price=Decimal("100.00"),
+        reference_price=Decimal("100.00"),
+        strategy_version="s1",
+    )
+
+
+def order_payload(decision: OrderDecision) -> dict:
+    return {
+        "symbol": decision.symbol,
+        "qty": str(decision.qty.normalize()),
+        "side": decision.side,
+        "type": "limit",
+        "time_in_force": "day",
+        "limit_price": "100.00",
+        "reference_price": "100.00",
+        "decision_id": decision.pk,
+        "client_order_id": decision.client_order_id,
+    }
 
 
 def payload_for(kind: str, tag: str, fake_url: str) -> dict:
@@ -101,6 +158,8 @@ def delivered(fake) -> list[tuple[str, dict]]:
         calls.append((node["title"].removeprefix("inv ").removeprefix("tampered "), node))
     for listing in state.get("etsy", []):
         calls.append((listing["title"].removeprefix("inv "), listing))
+    for order in state.get("alpaca", []):  # the broker's client_order_id is the check's: the tag
+        calls.append((order["client_order_id"], order))
     return calls
 
 
@@ -108,13 +167,15 @@ def as_received(kind: str, payload: dict) -> dict:
     """What the provider receives for ``payload``, in the shape `delivered` reports it."""
     if kind == "allowed":
         return {"data": payload["data"], "event": payload["event"]}
+    if kind == "order":
+        return {field: payload[field] for field in ORDER_FIELDS}
     return {"title": payload["title"]}
 
 
 class GovernanceMachine(RuleBasedStateMachine):
     def __init__(self, world, seen: Counter):
         super().__init__()
-        self.project, self.fake, self.approver, self.owner = world
+        self.project, self.fake, self.approver, self.owner, self.supervisor = world
         self.seen = seen  # what the steps led to, so a test can show the search is not vacuous
         self.proposals: dict[str, dict] = {}  # tag -> kind, payload, action id
         self.final: dict[tuple[str, int], str] = {}
@@ -128,12 +189,14 @@ class GovernanceMachine(RuleBasedStateMachine):
         self.prefix = uuid.uuid4().hex[:8]
         self.revoked = False
         self._new_key()
+        # a paper account of the project, fresh each example (its kill switch released)
+        self.account = make_account(self.project, name=f"inv-{self.prefix}")
 
     def _new_key(self):
         self.key, plaintext = agent_key_create(
             project=self.project,
             name=f"inv-{uuid.uuid4().hex[:8]}",
-            scopes=["read", "actions:write"],
+            scopes=["read", "actions:write", "trading:write"],
         )
         self.client = agent_client(plaintext)
 
@@ -147,14 +210,61 @@ class GovernanceMachine(RuleBasedStateMachine):
         rows = ApprovalRequest.objects.filter(pk__in=ids).order_by("pk")
         return list(rows if status is None else rows.filter(status=status))
 
+    def _decisions(self) -> list[OrderDecision]:
+        return list(OrderDecision.objects.filter(account=self.account).order_by("pk"))
+
+    def _trading_rows(self) -> list:
+        account = ACCOUNT.model.objects.select_related("kill_switch").get(pk=self.account.pk)
+        return [(ACCOUNT, account), (KILL_SWITCH, account.kill_switch)] + [
+            (DECISION, decision) for decision in self._decisions()
+        ]
+
+    def _rows(self) -> list:
+        """Every state machine's rows this example touched: (machine, row)."""
+        return (
+            [(ACTION, row) for row in self._actions()]
+            + [(APPROVAL, row) for row in self._approvals()]
+            + self._trading_rows()
+        )
+
+    def _kill_switch_engaged(self) -> bool:
+        switch = KILL_SWITCH.model.objects.get(account_id=self.account.pk)
+        return switch.status == SwitchStatus.ENGAGED
+
     @staticmethod
     def _pick(rows, index):
         return rows[index % len(rows)] if rows else None
 
     # --- what agents, operators, attackers and failures do ------------------------------------
+    def _checked(self, n: int) -> dict:
+        """The order ``…-o{n}`` with its pre-trade check (made once: while the kill switch is
+        engaged the check is denied, and the gate must then refuse the proposal)."""
+        tag = f"{self.prefix}-o{n}"
+        if tag not in self.proposals:
+            decision, _replayed = order_check(
+                account=self.account,
+                request=order_request(tag, n),
+                key=self.key,
+                actor=self.key.actor_label,
+            )
+            self.seen["order checked" if decision.allowed else "order check denied"] += 1
+            self.proposals[tag] = {
+                "kind": "order",
+                "payload": order_payload(decision),
+                "allowed": decision.allowed,
+            }
+        return self.proposals[tag]
+
+    @rule(n=st.integers(0, 3))
+    def check_order(self, n):
+        """A bot checks first and proposes later (maybe past an engaged kill switch)."""
+        self._checked(n)
+
     @rule(kind=st.sampled_from(sorted(KINDS)), n=st.integers(0, 3))
     def propose(self, kind, n):
         tag = f"{self.prefix}-{kind[0]}{n}"
+        if kind == "order":
+            self._checked(n)
         known = self.proposals.setdefault(
             tag, {"kind": kind, "payload": payload_for(kind, tag, self.fake.url)}
         )
@@ -163,6 +273,8 @@ class GovernanceMachine(RuleBasedStateMachine):
         assert response.status_code in (200, 201), response.content
         body = response.json()
         assert known.setdefault("action_id", body["id"]) == body["id"], "a key made two actions"
+        if kind == "order" and not known["allowed"]:
+            assert body["status"] == "denied", f"{tag}: an order under a denied check was {body}"
 
     @rule(kind=st.sampled_from(sorted(KINDS)), n=st.integers(0, 3))
     def propose_again(self, kind, n):
@@ -193,6 +305,8 @@ class GovernanceMachine(RuleBasedStateMachine):
         tampered = dict(action.payload)
         if "title" in tampered:
             tampered["title"] = tampered["title"].replace("inv ", "tampered ", 1)
+        elif "limit_price" in tampered:  # what the pre-trade check does not compare
+            tampered["limit_price"] = "100.50"
         else:
             tampered["data"] = {**tampered["data"], "evil": True}
         ExternalAction.objects.filter(pk=action.pk).update(payload=tampered)
@@ -232,13 +346,40 @@ class GovernanceMachine(RuleBasedStateMachine):
                 self.seen["switch released"] += 1
         actions_release_guarded()
 
+    @rule(engage=st.booleans())
+    def kill_switch(self, engage):
+        """An agent engages the account's kill switch over the API; only a trading supervisor,
+        a person, releases it (the admin's service); the ledger's schedule then lets held
+        orders go."""
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            if engage:
+                response = self.client.post(
+                    f"/api/v1/trading/accounts/{self.account.pk}/kill-switch",
+                    {"engaged": True, "reason": "odd fills"},
+                    format="json",
+                )
+                assert response.status_code == 200, response.content
+                self.seen["kill switch engaged"] += 1
+            elif self._kill_switch_engaged():
+                kill_switch_set(
+                    account=self.account, engaged=False, reason="reviewed", user=self.supervisor
+                )
+                self.seen["kill switch released"] += 1
+        actions_release_guarded()
+
     def _execute(self, action, what: str) -> None:
         """Runs the worker's task; a call made while the emergency switch is engaged must be for
-        an action a person approved after it was engaged."""
+        an action a person approved after it was engaged; no order reaches the broker while the
+        account's kill switch is engaged, whoever approved it when."""
         switches = engaged_switches(self.project.pk)
+        killed = self._kill_switch_engaged()
         calls_before = len(delivered(self.fake))
         with TestCase.captureOnCommitCallbacks(execute=True):
             self.seen[f"{what}: {action_execute(action.pk)}"] += 1
+        if killed and action.provider == "alpaca":
+            assert len(delivered(self.fake)) == calls_before, (
+                f"order #{action.pk} reached the broker past the engaged kill switch"
+            )
         if switches and len(delivered(self.fake)) > calls_before:
             engaged_at = max(switch.engaged_at for switch in switches)
             decided_at = (
@@ -295,30 +436,50 @@ class GovernanceMachine(RuleBasedStateMachine):
             assert approval.payload_hash == action.payload_hash
 
     @invariant()
+    def every_order_at_the_broker_had_its_own_allowed_check(self):
+        snapshot = self.fake.state_snapshot()
+        for reference, count in snapshot["order_requests"].items():
+            assert count <= 1, f"{reference}: the broker was asked {count} times"
+        for order in snapshot["created"].get("alpaca", []):
+            tag = order["client_order_id"]
+            decision = OrderDecision.objects.filter(
+                account=self.account, client_order_id=tag
+            ).first()
+            assert decision is not None and decision.allowed, (
+                f"{tag}: at the broker without an allowed check of the account"
+            )
+            assert (decision.symbol, decision.side, decision.qty) == (
+                order["symbol"],
+                order["side"],
+                Decimal(order["qty"]),
+            ), f"{tag}: the broker's order differs from its check"
+            assert decision.ledger_action_id == self.proposals[tag]["action_id"], (
+                f"{tag}: its check was consumed by action #{decision.ledger_action_id}"
+            )
+
+    @invariant()
     def every_status_was_reached_through_its_events(self):
-        for machine, rows in ((ACTION, self._actions()), (APPROVAL, self._approvals())):
-            for row in rows:
-                chain = list(
-                    machine.event_model.objects.filter(**machine.event_owner(row))
-                    .order_by("pk")
-                    .values_list("from_status", "to_status")
-                )
-                assert chain and chain[0][0] == "", f"{machine.label} #{row.pk} has no first event"
-                for (_, before), (after, _) in itertools.pairwise(chain):
-                    assert before == after, f"{machine.label} #{row.pk}: events skip {chain}"
-                assert chain[-1][1] == row.status, (
-                    f"{machine.label} #{row.pk}: {chain} {row.status}"
-                )
+        for machine, row in self._rows():
+            chain = list(
+                machine.event_model.objects.filter(**machine.event_owner(row))
+                .order_by("pk")
+                .values_list("from_status", "to_status")
+            )
+            assert chain and chain[0][0] == "", f"{machine.label} #{row.pk} has no first event"
+            for (_, before), (after, _) in itertools.pairwise(chain):
+                assert before == after, f"{machine.label} #{row.pk}: events skip {chain}"
+            assert chain[-1][1] == row.status, (
+                f"{machine.label} #{row.pk}: {chain} {row.status}"
+            )
 
     @invariant()
     def nothing_final_changes_again(self):
-        for machine, rows in ((ACTION, self._actions()), (APPROVAL, self._approvals())):
-            for row in rows:
-                seen = self.final.get((machine.label, row.pk))
-                if seen is not None:
-                    assert row.status == seen, f"{machine.label} #{row.pk}: {seen} → {row.status}"
-                elif row.status in machine.terminal:
-                    self.final[(machine.label, row.pk)] = row.status
+        for machine, row in self._rows():
+            seen = self.final.get((machine.label, row.pk))
+            if seen is not None:
+                assert row.status == seen, f"{machine.label} #{row.pk}: {seen} → {row.status}"
+            elif row.status in machine.terminal:
+                self.final[(machine.label, row.pk)] = row.status
 
 
 def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase)) -> Counter:
@@ -341,7 +502,13 @@ def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase)) -> Cou
 
 @pytest.fixture
 def world(ledger_project, fake_provider, approver):
-    return ledger_project, fake_provider, approver, make_member(ledger_project, Role.OWNER)
+    return (
+        ledger_project,
+        fake_provider,
+        approver,
+        make_member(ledger_project, Role.OWNER),
+        make_member(ledger_project, Role.TRADING_SUPERVISOR),
+    )
 
 
 def test_the_governance_invariants_hold_under_random_interleavings(world):
@@ -349,6 +516,7 @@ def test_the_governance_invariants_hold_under_random_interleavings(world):
     print(f"invariants held over {EXAMPLES} x {STEPS} steps; what happened: {dict(seen)}")
     # the search reached the paths the invariants are about
     assert seen["executed: succeeded"] and seen["approved"] and seen["tampered"], seen
+    assert seen["kill switch engaged"] and seen["kill switch released"], seen
 
 
 def test_the_machine_finds_a_seeded_bug_execution_without_the_hash_recheck(world, monkeypatch):
@@ -364,4 +532,16 @@ def test_the_machine_finds_a_seeded_bug_execution_without_the_hash_recheck(world
 
     monkeypatch.setattr(execution_module, "action_verify", verify_without_the_hash_check)
     with pytest.raises(AssertionError, match="not the payload that was decided"):
+        run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,))
+
+
+def test_the_machine_finds_a_seeded_bug_the_kill_switch_does_not_hold(world, monkeypatch):
+    """The risk gate with its kill-switch hold removed: an engaged switch no longer holds the
+    account's orders (the ledger's schedule lets the queued ones go again)."""
+
+    class NeverEngaged:
+        ENGAGED = "(never)"
+
+    monkeypatch.setattr(trading_guard, "SwitchStatus", NeverEngaged)
+    with pytest.raises(AssertionError, match="past the engaged kill switch"):
         run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,))
