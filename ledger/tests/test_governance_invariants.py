@@ -36,6 +36,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 from django.test import TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
@@ -188,6 +189,7 @@ class GovernanceMachine(RuleBasedStateMachine):
             emergency_switch_release(switch_id=switch.pk, user=self.owner, reason="next example")
         self.prefix = uuid.uuid4().hex[:8]
         self.revoked = False
+        self.seen["examples"] += 1
         self._new_key()
         # a paper account of the project, fresh each example (its kill switch released)
         self.account = make_account(self.project, name=f"inv-{self.prefix}")
@@ -205,27 +207,38 @@ class GovernanceMachine(RuleBasedStateMachine):
         rows = ExternalAction.objects.filter(pk__in=ids).order_by("pk")
         return list(rows if statuses is None else rows.filter(status__in=statuses))
 
-    def _approvals(self, status=None) -> list[ApprovalRequest]:
-        ids = [a.approval_id for a in self._actions() if a.approval_id]
+    def _approvals(self, status=None, actions=None) -> list[ApprovalRequest]:
+        actions = self._actions() if actions is None else actions
+        ids = [a.approval_id for a in actions if a.approval_id]
         rows = ApprovalRequest.objects.filter(pk__in=ids).order_by("pk")
         return list(rows if status is None else rows.filter(status=status))
 
     def _decisions(self) -> list[OrderDecision]:
         return list(OrderDecision.objects.filter(account=self.account).order_by("pk"))
 
-    def _trading_rows(self) -> list:
-        account = ACCOUNT.model.objects.select_related("kill_switch").get(pk=self.account.pk)
-        return [(ACCOUNT, account), (KILL_SWITCH, account.kill_switch)] + [
-            (DECISION, decision) for decision in self._decisions()
-        ]
-
     def _rows(self) -> list:
-        """Every state machine's rows this example touched: (machine, row)."""
-        return (
-            [(ACTION, row) for row in self._actions()]
-            + [(APPROVAL, row) for row in self._approvals()]
-            + self._trading_rows()
+        """Every state machine's rows this example touched: (machine, its rows), their status
+        only (read after every step)."""
+        ids = [p["action_id"] for p in self.proposals.values() if p.get("action_id")]
+        actions = list(ExternalAction.objects.filter(pk__in=ids).only("status", "approval_id"))
+        approval_ids = [action.approval_id for action in actions if action.approval_id]
+        account = (
+            ACCOUNT.model.objects.select_related("kill_switch")
+            .only("status", "kill_switch__status", "kill_switch__changed_at")
+            .get(pk=self.account.pk)
         )
+        return [
+            (ACTION, actions),
+            (
+                APPROVAL,
+                list(
+                    ApprovalRequest.objects.filter(pk__in=approval_ids).only("status", "decided_at")
+                ),
+            ),
+            (ACCOUNT, [account]),
+            (KILL_SWITCH, [account.kill_switch]),
+            (DECISION, list(OrderDecision.objects.filter(account=account).only("status"))),
+        ]
 
     def _kill_switch_engaged(self) -> bool:
         switch = KILL_SWITCH.model.objects.get(account_id=self.account.pk)
@@ -418,18 +431,23 @@ class GovernanceMachine(RuleBasedStateMachine):
         calls = delivered(self.fake)
         tags = [tag for tag, _ in calls if tag.startswith(self.prefix)]
         assert len(tags) == len(set(tags)), f"a key reached the provider twice: {sorted(tags)}"
-        for tag, received in calls:
-            if not tag.startswith(self.prefix):
-                continue
+        ours = [(tag, received) for tag, received in calls if tag.startswith(self.prefix)]
+        actions = ExternalAction.objects.in_bulk(
+            [self.proposals[tag]["action_id"] for tag, _ in ours]
+        )
+        approvals = ApprovalRequest.objects.in_bulk(
+            [action.approval_id for action in actions.values() if action.approval_id]
+        )
+        for tag, received in ours:
             known = self.proposals[tag]
-            action = ExternalAction.objects.get(pk=known["action_id"])
+            action = actions[known["action_id"]]
             expected = as_received(known["kind"], known["payload"])
             assert {k: received.get(k) for k in expected} == expected, (
                 f"{tag}: the provider received {received}, not the payload that was decided"
             )
             if action.decision["outcome"] == "allow":
                 continue
-            approval = ApprovalRequest.objects.get(pk=action.approval_id)
+            approval = approvals[action.approval_id]
             assert approval.status in (ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED), (
                 f"{tag}: reached the provider with its approval {approval.status}"
             )
@@ -440,11 +458,11 @@ class GovernanceMachine(RuleBasedStateMachine):
         snapshot = self.fake.state_snapshot()
         for reference, count in snapshot["order_requests"].items():
             assert count <= 1, f"{reference}: the broker was asked {count} times"
-        for order in snapshot["created"].get("alpaca", []):
+        orders = snapshot["created"].get("alpaca", [])
+        decisions = {d.client_order_id: d for d in self._decisions()} if orders else {}
+        for order in orders:
             tag = order["client_order_id"]
-            decision = OrderDecision.objects.filter(
-                account=self.account, client_order_id=tag
-            ).first()
+            decision = decisions.get(tag)
             assert decision is not None and decision.allowed, (
                 f"{tag}: at the broker without an allowed check of the account"
             )
@@ -458,32 +476,76 @@ class GovernanceMachine(RuleBasedStateMachine):
             )
 
     @invariant()
-    def every_status_was_reached_through_its_events(self):
-        for machine, row in self._rows():
-            chain = list(
-                machine.event_model.objects.filter(**machine.event_owner(row))
-                .order_by("pk")
-                .values_list("from_status", "to_status")
+    def every_state_machine_row_is_consistent(self):
+        """The next two promises, over the same rows read once per step."""
+        rows = self._rows()
+        self.every_status_was_reached_through_its_events(rows)
+        self.nothing_final_changes_again(rows)
+        self.an_engaged_kill_switch_holds_the_accounts_queue(dict(rows))
+
+    def an_engaged_kill_switch_holds_the_accounts_queue(self, rows):
+        """Engaging moves the account's queued orders to held, and the gate holds the others:
+        while it is engaged, an order of the account is queued only if a person approved it
+        after the engagement (the gate will still hold it before the call)."""
+        [switch] = rows[KILL_SWITCH]
+        if switch.status != SwitchStatus.ENGAGED:
+            return
+        orders = {p.get("action_id") for p in self.proposals.values() if p["kind"] == "order"}
+        approvals = {approval.pk: approval for approval in rows[APPROVAL]}
+        for action in rows[ACTION]:
+            if action.pk not in orders or action.status != ActionStatus.APPROVED:
+                continue
+            approval = approvals.get(action.approval_id)
+            assert approval and approval.decided_at and approval.decided_at >= switch.changed_at, (
+                f"order #{action.pk} queued past the engaged kill switch"
             )
-            assert chain and chain[0][0] == "", f"{machine.label} #{row.pk} has no first event"
-            for (_, before), (after, _) in itertools.pairwise(chain):
-                assert before == after, f"{machine.label} #{row.pk}: events skip {chain}"
-            assert chain[-1][1] == row.status, (
-                f"{machine.label} #{row.pk}: {chain} {row.status}"
-            )
 
-    @invariant()
-    def nothing_final_changes_again(self):
-        for machine, row in self._rows():
-            seen = self.final.get((machine.label, row.pk))
-            if seen is not None:
-                assert row.status == seen, f"{machine.label} #{row.pk}: {seen} → {row.status}"
-            elif row.status in machine.terminal:
-                self.final[(machine.label, row.pk)] = row.status
+    @staticmethod
+    def every_status_was_reached_through_its_events(rows):
+        for machine, of_machine in rows:
+            chains = event_chains(machine, of_machine)
+            for row in of_machine:
+                chain = chains[row.pk]
+                assert chain and chain[0][0] == "", f"{machine.label} #{row.pk} has no first event"
+                for (_, before), (after, _) in itertools.pairwise(chain):
+                    assert before == after, f"{machine.label} #{row.pk}: events skip {chain}"
+                assert chain[-1][1] == row.status, (
+                    f"{machine.label} #{row.pk}: {chain} {row.status}"
+                )
+
+    def nothing_final_changes_again(self, rows):
+        for machine, of_machine in rows:
+            for row in of_machine:
+                seen = self.final.get((machine.label, row.pk))
+                if seen is not None:
+                    assert row.status == seen, f"{machine.label} #{row.pk}: {seen} → {row.status}"
+                elif row.status in machine.terminal:
+                    self.final[(machine.label, row.pk)] = row.status
 
 
-def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase)) -> Counter:
-    seen: Counter = Counter()
+def event_chains(machine, rows) -> dict[int, list[tuple[str, str]]]:
+    """Each row's events (from, to) in order: one query per machine, whatever the rows."""
+    if not rows:
+        return {}
+
+    def plain(value):
+        return getattr(value, "pk", value)
+
+    fields = list(machine.event_owner(rows[0]))
+    owners, query = {}, Q()
+    for row in rows:
+        owner = machine.event_owner(row)
+        owners[tuple(plain(owner[field]) for field in fields)] = row.pk
+        query |= Q(**owner)
+    chains: dict[int, list[tuple[str, str]]] = {row.pk: [] for row in rows}
+    events = machine.event_model.objects.filter(query).order_by("pk")
+    for *owner, before, after in events.values_list(*fields, "from_status", "to_status"):
+        chains[owners[tuple(owner)]].append((before, after))
+    return chains
+
+
+def run_machine(world, *, examples: int, steps: int, phases=tuple(Phase), seen=None) -> Counter:
+    seen = Counter() if seen is None else seen
     run_state_machine_as_test(
         lambda: GovernanceMachine(world, seen),
         settings=settings(
@@ -531,8 +593,10 @@ def test_the_machine_finds_a_seeded_bug_execution_without_the_hash_recheck(world
             )
 
     monkeypatch.setattr(execution_module, "action_verify", verify_without_the_hash_check)
+    seen: Counter = Counter()
     with pytest.raises(AssertionError, match="not the payload that was decided"):
-        run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,))
+        run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,), seen=seen)
+    print(f"found in example {seen['examples']}")
 
 
 def test_the_machine_finds_a_seeded_bug_the_kill_switch_does_not_hold(world, monkeypatch):
@@ -543,5 +607,7 @@ def test_the_machine_finds_a_seeded_bug_the_kill_switch_does_not_hold(world, mon
         ENGAGED = "(never)"
 
     monkeypatch.setattr(trading_guard, "SwitchStatus", NeverEngaged)
+    seen: Counter = Counter()
     with pytest.raises(AssertionError, match="past the engaged kill switch"):
-        run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,))
+        run_machine(world, examples=200, steps=STEPS, phases=(Phase.generate,), seen=seen)
+    print(f"found in example {seen['examples']}")
