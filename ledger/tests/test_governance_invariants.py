@@ -14,7 +14,8 @@ every step checks what the platform promises:
 * while the emergency switch is engaged, only what a person approved under it is called;
 * while the account's kill switch is engaged, no order of the account reaches the broker — not
   even one a person approved after it was engaged (the gate holds every order of an engaged
-  account, trading/guard.py);
+  account, trading/guard.py) — and none of its orders is queued unless a person approved it
+  after the engagement (engaging holds the queued ones);
 * every order at the broker had an allowed pre-trade check of the account for the same symbol,
   side and quantity, consumed by the action that placed it, and was requested once;
 * at most one provider call per Idempotency-Key;
