@@ -194,6 +194,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         self._new_key()
         # a paper account of the project, fresh each example (its kill switch released)
         self.account = make_account(self.project, name=f"inv-{self.prefix}")
+        self.trading = False  # until a step checks an order or touches the kill switch
 
     def _new_key(self):
         self.key, plaintext = agent_key_create(
@@ -232,13 +233,14 @@ class GovernanceMachine(RuleBasedStateMachine):
             if approval_ids
             else []
         )
+        if not self.trading:  # nothing has touched the account since it was created
+            return [(ACTION, actions), (APPROVAL, list(approvals))]
         account = (
             ACCOUNT.model.objects.select_related("kill_switch")
             .only("status", "kill_switch__status", "kill_switch__changed_at")
             .get(pk=self.account.pk)
         )
-        checked = any(p["kind"] == "order" for p in self.proposals.values())
-        decisions = OrderDecision.objects.filter(account=account).only("status") if checked else []
+        decisions = OrderDecision.objects.filter(account=account).only("status")
         return [
             (ACTION, actions),
             (APPROVAL, list(approvals)),
@@ -261,6 +263,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         engaged the check is denied, and the gate must then refuse the proposal)."""
         tag = f"{self.prefix}-o{n}"
         if tag not in self.proposals:
+            self.trading = True
             decision, _replayed = order_check(
                 account=self.account,
                 request=order_request(tag, n),
@@ -371,6 +374,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         """An agent engages the account's kill switch over the API; only a trading supervisor,
         a person, releases it (the admin's service); the ledger's schedule then lets held
         orders go."""
+        self.trading = True
         with TestCase.captureOnCommitCallbacks(execute=True):
             if engage:
                 response = self.client.post(
@@ -494,8 +498,8 @@ class GovernanceMachine(RuleBasedStateMachine):
         """Engaging moves the account's queued orders to held, and the gate holds the others:
         while it is engaged, an order of the account is queued only if a person approved it
         after the engagement (the gate will still hold it before the call)."""
-        [switch] = rows[KILL_SWITCH]
-        if switch.status != SwitchStatus.ENGAGED:
+        switch = rows[KILL_SWITCH][0] if rows.get(KILL_SWITCH) else None
+        if switch is None or switch.status != SwitchStatus.ENGAGED:
             return
         orders = {p.get("action_id") for p in self.proposals.values() if p["kind"] == "order"}
         approvals = {approval.pk: approval for approval in rows[APPROVAL]}
