@@ -438,6 +438,12 @@ class GovernanceMachine(RuleBasedStateMachine):
 
     # --- what must hold after every step ------------------------------------------------------
     @invariant()
+    def counted(self):
+        """Counts the states every invariant is checked in: after set-up and after each step
+        (the report gives the steps a search survived)."""
+        self.seen["states checked"] += 1
+
+    @invariant()
     def only_what_was_decided_reaches_the_provider_once(self):
         calls = delivered(self.fake)
         tags = [tag for tag, _ in calls if tag.startswith(self.prefix)]

@@ -9,15 +9,18 @@ comes from this run: the floors (pgbench one INSERT, a minimal DRF view, the sam
 the trading same-work view in tests/perf/bench_urls.py) are measured next to the scenarios they
 are compared with (proposals, the pre-trade check), round after round, and each ratio is taken
 against its own round's floor (the median over rounds is reported: a shared machine's speed
-drifts). Progress goes to stdout. `--quick` uses small sizes (a few
+drifts). Last, a longer search of the governance invariant machine than CI's, run by the test
+suite on PostgreSQL. Progress goes to stdout. `--quick` uses small sizes (a few
 seconds per scenario) to check that everything runs; its figures are not worth committing.
 """
 
 import argparse
+import ast
 import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -61,6 +64,13 @@ TARGETS = {
     "worker_two_per_second": 200.0,
 }
 STARTED = time.monotonic()
+# the environment this script was started with, before the benchmark settings were applied
+# (the invariant search runs the test suite, with its own settings)
+STARTED_ENV = dict(os.environ)
+INVARIANT_TEST = (
+    "ledger/tests/test_governance_invariants.py"
+    "::test_the_governance_invariants_hold_under_random_interleavings"
+)
 CHAOS_TIMINGS = {
     "AUTOPACK_ACTION_LEASE_SECONDS": "6",
     "AUTOPACK_ACTION_CALL_TIMEOUT_SECONDS": "3",
@@ -891,6 +901,43 @@ def chaos(env: dict, seeded: dict, fake, executions: int, seed_value: int) -> di
     return result
 
 
+def invariants(examples: int, steps: int) -> dict:
+    """The governance invariant machine (ledger/tests/test_governance_invariants.py) searched
+    longer than CI does, on PostgreSQL, by the test suite itself (its settings, its fixtures,
+    its own test database next to the report's)."""
+    say(f"governance invariants: {examples} examples of up to {steps} steps")
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", INVARIANT_TEST],
+        cwd=ROOT,
+        env={
+            **STARTED_ENV,
+            "DATABASE_URL": DB_URL,
+            "AUTOPACK_INVARIANT_EXAMPLES": str(examples),
+            "AUTOPACK_INVARIANT_STEPS": str(steps),
+        },
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    happened = re.search(r"what happened: (\{.*\})", finished.stdout)
+    seen = ast.literal_eval(happened.group(1)) if happened else {}
+    result = {
+        "examples": examples,
+        "max_steps": steps,
+        "held": finished.returncode == 0,
+        "seen": seen,
+        "seconds": time.monotonic() - started,
+        "output": "" if finished.returncode == 0 else finished.stdout[-4000:],
+    }
+    checked = seen.get("states checked", 0)
+    say(
+        f"  {'held' if result['held'] else 'VIOLATED'}: {checked - seen.get('examples', 0)} "
+        f"steps in {seen.get('examples', 0)} examples, {result['seconds']:.0f} s"
+    )
+    return result
+
+
 # --- the report --------------------------------------------------------------------------------
 def median_of(rounds: list[dict], scenario: str, field: str) -> float:
     values = [r[scenario][field] for r in rounds if scenario in r]
@@ -1139,6 +1186,35 @@ def render(data: dict) -> str:
         "failure, not a retry.",
         "",
     ]
+    inv = data["invariants"]
+    seen = inv["seen"]
+    steps_run = seen.get("states checked", 0) - seen.get("examples", 0)
+    happened = ", ".join(
+        f"{name} {count}"
+        for name, count in sorted(seen.items())
+        if name not in ("states checked", "examples")
+    )
+    lines += [
+        "## Governance invariants",
+        "",
+        "The stateful property test of `ledger/tests/test_governance_invariants.py` (propose,",
+        "approve, reject, tamper, expire, revoke the key, the emergency switch and the trading",
+        "kill switch, orders under pre-trade checks, execute, crash mid-call, reconcile) against",
+        "the real services on PostgreSQL and the fake provider, every invariant checked after",
+        f"every step; a longer search than CI's ({inv['examples']} examples of up to",
+        f"{inv['max_steps']} steps).",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| result | **{'held' if inv['held'] else 'VIOLATED'}** |",
+        f"| examples | {seen.get('examples', 0)} |",
+        f"| steps survived (each followed by every invariant) | {steps_run} |",
+        f"| time | {inv['seconds']:.0f} s |",
+        f"| what the steps led to | {happened or '(nothing recorded)'} |",
+        "",
+    ]
+    if not inv["held"]:
+        lines += ["```", inv["output"], "```", ""]
     for name, profiled in data.get("profile", {}).items():
         lines += [
             f"## Profile: {name} (in-process, cProfile)",
@@ -1226,6 +1302,15 @@ def targets(data: dict) -> list[tuple[str, str, str]]:
             else "**missed**",
         )
     )
+    inv = data["invariants"]
+    steps_run = inv["seen"].get("states checked", 0) - inv["seen"].get("examples", 0)
+    rows.append(
+        (
+            f"governance invariants hold over {inv['examples']} examples",
+            f"{'held' if inv['held'] else 'violated'} over {steps_run} steps",
+            "**met**" if inv["held"] and steps_run > 0 else "**missed**",
+        )
+    )
     return rows
 
 
@@ -1245,6 +1330,7 @@ def main() -> int:
         "worker": 40 if args.quick else 1000,
         "admin_rows": 2000 if args.quick else 100_000,
         "chaos": 30 if args.quick else 500,
+        "invariants": (20, 30) if args.quick else (150, 50),  # examples, steps at most (CI: 20, 30)
     }
     if not shutil.which("wrk"):
         print("wrk is needed for the HTTP load: apt-get install wrk", file=sys.stderr)
@@ -1309,6 +1395,7 @@ def main() -> int:
     data["chaos"] = chaos(env, seeded, fake, sizes["chaos"], seed_value=20261126)
     data["admin"] = admin_pages(sizes["admin_rows"])
     fake.stop()
+    data["invariants"] = invariants(*sizes["invariants"])
     data["targets"] = targets(data)
     data["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     data["duration"] = time.monotonic() - STARTED

@@ -51,6 +51,7 @@ def test_quick_report_runs_end_to_end(tmp_path):
         "## Pre-trade check",
         "## Profile: allowed pre-trade check",
         "## Profile: replayed pre-trade check",
+        "## Governance invariants",
     ):
         assert heading in report
     for scenario in (
@@ -68,5 +69,6 @@ def test_quick_report_runs_end_to_end(tmp_path):
     assert "| lost actions (must be 0) | **0** |" in report
     assert "| not settled when the run gave up (still in progress) | **0** |" in report
     verdicts = re.findall(r"\*\*(met|missed)\*\*", report)
-    assert len(verdicts) >= 11
+    assert "| result | **held** |" in report
+    assert len(verdicts) >= 12
     assert "Quick mode" in report
