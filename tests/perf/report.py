@@ -609,6 +609,33 @@ def profile_checks(key: str, account_id: int, count: int) -> dict:
     return out
 
 
+def profile_execution(seeded: dict, fake_url: str, count: int) -> dict:
+    """What a worker does for each approved webhook action — the outbox task's body,
+    ``action_execute``: claim, re-verify, call the fake provider over loopback, record — under
+    cProfile, one new action per call."""
+    from ledger.models import ExternalAction
+    from ledger.services import action_execute
+
+    tag = f"profile-execution-{time.time_ns()}"
+    propose_in_process(seeded["project"], seeded["key"], fake_url, count + 4, tag)
+    waiting = list(
+        ExternalAction.objects.filter(idempotency_key__startswith=tag)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+
+    def execute(n: int) -> None:
+        outcome = action_execute(waiting.pop())
+        assert outcome == "succeeded", outcome
+
+    note = (
+        "around each, django-q2 dequeues the task from its ORM broker, the monitor saves the "
+        "result and acknowledges it, and the outbox marks its message delivered"
+    )
+    name = "a worker executing an approved webhook action"
+    return {name: profile(name, execute, count, note)}
+
+
 def retire_http_leftovers() -> None:
     """The HTTP scenarios leave thousands of allowed actions queued (nothing ran them): they are
     set aside (cancelled, their outbox rows marked delivered) so that the worker and chaos
@@ -1135,7 +1162,8 @@ def render(data: dict) -> str:
         "wait is from approval (or the workers' start, if later) to `succeeded`. The project's",
         "webhook call budget (`AUTOPACK_RATE_LIMIT_WEBHOOK`, 600 a minute by default: at most",
         "10 calls/s, whatever the workers could do) is raised for this run; every call still",
-        "takes its slot from it in SQL.",
+        "takes its slot from it in SQL. Where a worker's time goes: the profile of a worker",
+        "executing an approved webhook action, at the end.",
         "",
         "| workers | actions | succeeded | actions/s | p50 wait ms | p99 wait ms |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -1399,6 +1427,7 @@ def main() -> int:
         worker_throughput(env, seeded, fake.url, sizes["worker"], workers=n) for n in (1, 2)
     ]
     data["chaos"] = chaos(env, seeded, fake, sizes["chaos"], seed_value=20261126)
+    data["profile"].update(profile_execution(seeded, fake.url, profiled))
     data["admin"] = admin_pages(sizes["admin_rows"])
     fake.stop()
     data["invariants"] = invariants(*sizes["invariants"])

@@ -52,6 +52,7 @@ def test_quick_report_runs_end_to_end(tmp_path):
         "## Profile: allowed pre-trade check",
         "## Profile: replayed pre-trade check",
         "## Governance invariants",
+        "## Profile: a worker executing an approved webhook action",
     ):
         assert heading in report
     for scenario in (
