@@ -55,6 +55,21 @@ def outsider(other_project):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _test_database_may_be_emptied(django_db_setup, django_db_blocker):
+    """Transactional tests end with Django's flush, a TRUNCATE of every table, which the
+    append-only tables refuse unless the database allows it (autopack_site/db/append_only.py):
+    the test database, thrown away afterwards, does."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.settings_dict["NAME"]
+        cursor.execute(f"ALTER DATABASE \"{name}\" SET autopack.allow_truncate = 'on'")
+        cursor.execute("SET autopack.allow_truncate = 'on'")
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _stop_change_listener(django_db_setup, django_db_blocker):
     """The long-poll listener thread holds a connection to the test database; it ends before
     the database is dropped."""

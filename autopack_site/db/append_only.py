@@ -1,11 +1,25 @@
-"""Append-only tables, enforced by the database on PostgreSQL: a trigger refuses UPDATE and
-DELETE. The model layer refuses them everywhere (see AppendOnlyModel); SQLite relies on that."""
+"""Append-only tables, enforced by the database on PostgreSQL: a row trigger refuses UPDATE and
+DELETE, a statement trigger refuses TRUNCATE (unless the session or database sets
+``autopack.allow_truncate`` to ``on``: the test suite's flush). The model layer refuses them
+everywhere (see AppendOnlyModel); SQLite relies on that."""
 
 from django.db import migrations, models
 
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION autopack_refuse_change() RETURNS trigger AS $$
 BEGIN
+    RAISE EXCEPTION 'rows of % are append-only (% refused)', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION autopack_refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    -- A deliberate escape for a database that is thrown away (the test suite's flush):
+    -- the session or the database must say SET autopack.allow_truncate = 'on'.
+    IF current_setting('autopack.allow_truncate', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     RAISE EXCEPTION 'rows of % are append-only (% refused)', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'restrict_violation';
 END;
@@ -22,12 +36,18 @@ def _install(table: str):
             f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};"
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION autopack_refuse_change();"
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION autopack_refuse_truncate();"
         )
 
     def backwards(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
+        schema_editor.execute(
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};"
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
+        )
 
     return forwards, backwards
 
