@@ -111,6 +111,17 @@ def api_key_for(project) -> str | None:
         return None
 
 
+def advice_off_reason(project) -> str | None:
+    """Why the advisory reviewer gives no advice for ``project`` (None: it is on); shared by
+    the approval page and the policy-change pages."""
+    row = reviewer_settings(project)
+    if row is None or not row.enabled:
+        return "advice is off: the advisory reviewer is off for this project"
+    if not api_key_for(project):
+        return f"advice is off: no {API_KEY_NAME} in this project's secret namespace"
+    return None
+
+
 def review_enqueue(request: ApprovalRequest) -> None:
     """In the transaction that opened ``request``: the review runs after its commit."""
     row = reviewer_settings(request.project)
@@ -168,12 +179,7 @@ def advice_for_page(request: ApprovalRequest) -> dict:
         if review_row.outcome == ReviewOutcome.ADVICE:
             return {"state": "advice", "review": review_row}
         return {"state": "error", "review": review_row}
-    row = reviewer_settings(request.project)
-    if row is None or not row.enabled:
-        return {"state": "off", "why": "the advisory reviewer is off for this project"}
-    if not api_key_for(request.project):
-        return {
-            "state": "off",
-            "why": f"advice is off: no {API_KEY_NAME} in this project's secret namespace",
-        }
+    off = advice_off_reason(request.project)
+    if off is not None:
+        return {"state": "off", "why": off}
     return {"state": "pending", "why": "the reviewer has not answered yet"}

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.models import ReviewOutcome
-from approvals.reviewer import API_KEY_NAME, api_key_for, reviewer_settings
+from approvals.reviewer import advice_off_reason, api_key_for, reviewer_settings
 from autopack_site.advisor import AdviceResult, ask_for_advice, frame_untrusted
 from autopack_site.outbox import outbox_send
 from autopack_site.redaction import scrub
@@ -163,11 +163,9 @@ def summary_for_page(change: PolicyChange) -> dict:
     if row is not None:
         state = "advice" if row.outcome == ReviewOutcome.ADVICE else "error"
         return {"state": state, "row": row, "change": change}
-    settings_row = reviewer_settings(change.project)
-    if settings_row is None or not settings_row.enabled:
-        why = "advice is off: the advisory reviewer is off for this project"
-    elif not api_key_for(change.project):
-        why = f"advice is off: no {API_KEY_NAME} in this project's secret namespace"
+    off = advice_off_reason(change.project)
+    if off is not None:
+        why = off
     elif change.status != PolicyChangeStatus.PENDING:
         why = "no summary was written while the change was pending"
     else:
