@@ -145,29 +145,16 @@ def approval_review_run(request_id: int) -> str:
         with transaction.atomic():
             ApprovalReview.objects.create(
                 request=request,
-                outcome=result.outcome,
-                model=result.model[:100],
                 summary=result.answer.summary if result.answer else "",
                 concerns=result.answer.concerns if result.answer else [],
                 questions=result.answer.questions if result.answer else [],
-                error=result.error,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-                cost_usd=result.cost_usd,
-                duration_ms=result.duration_ms,
+                **result.accounting(),
             )
     except IntegrityError:
         return "already reviewed"
     logger.info(
         "approval reviewed",
-        extra={
-            "approval_id": request.pk,
-            "outcome": result.outcome,
-            "model": result.model,
-            "input_tokens": result.input_tokens,
-            "output_tokens": result.output_tokens,
-            "error": result.error,
-        },
+        extra={"approval_id": request.pk, **result.accounting()},
     )
     return result.outcome
 

@@ -51,6 +51,18 @@ class AdviceResult(Generic[Answer]):
     cost_usd: Decimal = Decimal(0)
     duration_ms: int = 0
 
+    def accounting(self) -> dict:
+        """The columns every stored advice row keeps, and what its log line says."""
+        return {
+            "outcome": self.outcome,
+            "model": self.model[:100],
+            "error": self.error,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "duration_ms": self.duration_ms,
+        }
+
 
 def frame_untrusted(text: str) -> str:
     """``text`` made unable to close (or open) an ``<untrusted_data>`` frame, inside one."""

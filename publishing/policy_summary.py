@@ -130,29 +130,16 @@ def policy_change_summary_run(change_id: int) -> str:
         with transaction.atomic():
             PolicyChangeSummary.objects.create(
                 change=change,
-                outcome=result.outcome,
-                model=result.model[:100],
                 summary=answer.what_changed if answer else "",
                 meaning=answer.what_it_means if answer else "",
                 checks=answer.what_to_check if answer else [],
-                error=result.error,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-                cost_usd=result.cost_usd,
-                duration_ms=result.duration_ms,
+                **result.accounting(),
             )
     except IntegrityError:
         return "already summarised"
     logger.info(
         "policy change summarised",
-        extra={
-            "policy_change_id": change.pk,
-            "outcome": result.outcome,
-            "model": result.model,
-            "input_tokens": result.input_tokens,
-            "output_tokens": result.output_tokens,
-            "error": result.error,
-        },
+        extra={"policy_change_id": change.pk, **result.accounting()},
     )
     return result.outcome
 

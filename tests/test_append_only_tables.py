@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from autopack_site.db.append_only import AppendOnlyModel
 
+# postgres: the triggers exist on PostgreSQL; SQLite (skipped) relies on the model layer
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
@@ -26,12 +27,6 @@ def triggers_of(table: str) -> set[str]:
             [table],
         )
         return {row[0] for row in cursor.fetchall()}
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("the triggers exist on PostgreSQL; SQLite relies on the model layer")
 
 
 def test_every_append_only_table_has_its_row_and_truncate_triggers():
